@@ -1,7 +1,9 @@
 """The ``overclaim`` command: thin wrappers that parse options, call the library, render.
 
 Library errors become one-line messages with a non-zero exit, never tracebacks.
-Exit codes: 0 success, 1 a check failed, 2 a usage error.
+Exit codes: 0 success; 1 a check failed (invalid corpus, quality gate, a page above
+``--fail-above``); 2 a usage error; 3 some inputs of a scan could not be scored (each
+is reported, the others are scored).
 """
 
 from __future__ import annotations
@@ -103,3 +105,136 @@ def corpus_add(files: tuple[Path, ...], dry_run: bool) -> None:
     if not report.ok:
         _fail(report, "nothing merged")
     click.echo("rows are valid" + ("" if dry_run else "; merged into the corpus"))
+
+
+def _progress(message: str) -> None:
+    click.echo(f"... {message}", err=True)
+
+
+@main.command(name="train")
+@click.option("--name", default="overclaim-default", show_default=True, help="Model name.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the model files (default: models/).")
+@click.option("--pin", is_flag=True, help="Pin the quality gate's floors to this model's metrics.")
+@click.option("--allow-lower", is_flag=True, help="With --pin: allow lowering a floor.")
+def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) -> None:
+    """Evaluate held-out, choose thresholds, fit on the corpus, write model + card."""
+    from overclaim import train
+
+    try:
+        result = train.train(name=name, output=output, progress=_progress)
+    except corpus.CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    card = result.card
+    click.echo(f"wrote {result.model_path} and {result.card_path}")
+    click.echo("held-out: " + ", ".join(f"{k} {v:.3f}" for k, v in card["gate_metrics"].items()))
+    click.echo(f"thresholds: flag {card['thresholds']['flag']}, review {card['thresholds']['review']}")
+    if pin:
+        try:
+            train.pin_gate(card, allow_lower=allow_lower)
+        except train.GateError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo("quality gate pinned")
+    problems = train.check_gate(card)
+    if problems:
+        for problem in problems:
+            click.echo(f"quality gate: {problem}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+@main.command(name="evaluate")
+@click.option("--setting", "settings", multiple=True,
+              type=click.Choice(["grouped-cv", "leave-one-treatment-out", "seed-transfer"]),
+              help="Which evaluations to run (default: all three).")
+@click.option("--folds", default=5, show_default=True, help="Folds for grouped-cv.")
+@click.option("--json", "as_json", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every figure to this JSON file.")
+def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None) -> None:
+    """Held-out metrics of the model beside two baselines, measured in the same run."""
+    from overclaim import evaluate as ev
+
+    try:
+        evaluation = ev.evaluate(corpus.load(), settings=settings or ev.SETTINGS, folds=folds,
+                                 progress=_progress)
+    except corpus.CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(ev.format_table(evaluation))
+    if as_json:
+        as_json.write_text(json.dumps(evaluation.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _scoring_options(threshold: float | None, review: float | None, categories: tuple[str, ...],
+                     context: int):
+    from overclaim.results import ScoringOptions
+
+    return ScoringOptions(flag_threshold=threshold, review_threshold=review,
+                          categories=categories or None, context_window=context)
+
+
+def _load_scorer(model: Path | None, options):
+    from overclaim.model import ModelError
+    from overclaim.scorer import Scorer
+
+    try:
+        return Scorer.load(model, options)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command(name="scan")
+@click.argument("inputs", nargs=-1)
+@click.option("--urls", "urls_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A file with one URL per line.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv", "html", "md"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here (refuses to overwrite an input).")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
+              help="A model file (default: the shipped model). Only load models you trust.")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold (default: card).")
+@click.option("--review-threshold", type=click.FloatRange(0, 1), help="Review threshold.")
+@click.option("--category", "categories", multiple=True,
+              type=click.Choice(list(corpus.CATEGORIES)), help="Report only these categories.")
+@click.option("--context", default=1, show_default=True, type=click.IntRange(0, 5),
+              help="Neighbouring units on each side used as context.")
+@click.option("--fail-above", type=click.FloatRange(0, 1),
+              help="Exit 1 when any page scores above this.")
+@click.option("--crawl", default=0, type=click.IntRange(0, 10000),
+              help="Follow same-site links from each URL, up to N pages.")
+@click.option("--timeout", default=15.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--max-bytes", default=5_000_000, show_default=True, help="Size cap per input.")
+@click.option("--ignore-robots", is_flag=True, help="Fetch even where robots.txt disallows.")
+@click.option("--top", default=10, show_default=True, help="Passages shown in summaries.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def scan_command(inputs, urls_file, fmt, output, model, threshold, review_threshold, categories,
+                 context, fail_above, crawl, timeout, max_bytes, ignore_robots, top, no_progress):
+    """Score pages (files, folders, URLs, or - for stdin) and report flagged passages."""
+    from tqdm import tqdm
+
+    from overclaim import report
+    from overclaim.scan import FetchOptions, plan, scan
+
+    if not inputs and not urls_file:
+        raise click.UsageError("give at least one file, folder, URL, '-' or --urls FILE")
+    if output is not None and output.resolve() in {Path(i).resolve() for i in inputs if i != "-"}:
+        raise click.UsageError(f"{output} is one of the inputs; refusing to overwrite it")
+    scorer = _load_scorer(model, _scoring_options(threshold, review_threshold, categories, context))
+    total = len(plan(list(inputs), urls_file))
+    with tqdm(total=total, unit="page", disable=no_progress or total < 2, file=sys.stderr) as bar:
+        records = scan(list(inputs), scorer, urls_file,
+                       FetchOptions(timeout=timeout, max_bytes=max_bytes,
+                                    respect_robots=not ignore_robots, crawl=crawl),
+                       progress=bar.update)
+    for record in records:
+        if record.error:
+            click.echo(f"error: {record.source}: {record.error}", err=True)
+    text = report.render(records, fmt, scorer.model_info(), top)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if fail_above is not None and any(r.result and r.result.score > fail_above for r in records):
+        raise click.exceptions.Exit(1)
+    if any(r.error for r in records):
+        raise click.exceptions.Exit(3)

@@ -207,7 +207,7 @@ def _absorb_trailers(tokens, j: int) -> int:
     n = len(tokens)
     while j < n:
         text = tokens[j].text
-        if text in _CLOSERS:
+        if text in _CLOSERS and (text not in _OPENERS or _glued(tokens, j)):
             j += 1
         elif text == "[" and j + 2 < n and _CITATION_NUMBER.fullmatch(tokens[j + 1].text) \
                 and tokens[j + 2].text == "]":
@@ -219,6 +219,12 @@ def _absorb_trailers(tokens, j: int) -> int:
         else:
             break
     return j
+
+
+def _glued(tokens, j: int) -> bool:
+    """A straight quote right after the previous token closes it; after a space it opens."""
+    previous = tokens[j - 1]
+    return previous.idx + len(previous.text) == tokens[j].idx
 
 
 def _is_trailing_citation(tokens, j: int) -> bool:

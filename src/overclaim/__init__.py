@@ -1,0 +1,48 @@
+"""overclaim: find overclaiming in health-treatment marketing, sentence by sentence.
+
+The public API (stable, typed)::
+
+    from overclaim import Scorer, ScoringOptions
+    scorer = Scorer.load()
+    result = scorer.score(html_or_text)      # PageResult
+    result.to_dict()                         # JSON schema "overclaim.result/1"
+
+Names are imported lazily so that ``import overclaim`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Scorer": "overclaim.scorer",
+    "InputError": "overclaim.scorer",
+    "ScoringOptions": "overclaim.results",
+    "PageResult": "overclaim.results",
+    "SentenceResult": "overclaim.results",
+    "Passage": "overclaim.results",
+    "SCHEMA_VERSION": "overclaim.results",
+    "Cue": "overclaim.cues",
+    "ModelError": "overclaim.model",
+    "ExtractError": "overclaim.extract",
+    "segment": "overclaim.segment",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from overclaim.cues import Cue
+    from overclaim.extract import ExtractError
+    from overclaim.model import ModelError
+    from overclaim.results import SCHEMA_VERSION, PageResult, Passage, ScoringOptions, SentenceResult
+    from overclaim.scorer import InputError, Scorer
+    from overclaim.segment import segment
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'overclaim' has no attribute {name!r}")

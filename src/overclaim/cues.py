@@ -1,0 +1,95 @@
+"""Cue matching: the words and token patterns that signal (or argue against) overclaiming.
+
+The lexicons live as data in ``overclaim/data/cues/`` (see its README). One matcher
+serves both the model's features and the explanations shown to reviewers, so every
+flag can name the cues behind it and the overclaim categories they support.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from overclaim.paths import DATA_DIR
+
+CUES_DIR = DATA_DIR / "cues"
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One matched cue: where it is in the unit's text, what kind, which category it supports."""
+
+    start: int
+    end: int
+    text: str
+    cue: str
+    category: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CueMatcher:
+    """spaCy PhraseMatcher + Matcher over the cue lexicons, on a blank English tokenizer."""
+
+    def __init__(self, directory: Path = CUES_DIR) -> None:
+        import spacy
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        self.directory = Path(directory)
+        spec = json.loads((self.directory / "cues.json").read_text(encoding="utf-8"))
+        self.categories: dict[str, str | None] = {name: v["category"] for name, v in spec.items()}
+        self.names: tuple[str, ...] = tuple(spec)
+        self.nlp = spacy.blank("en")
+        self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        for name in self.names:
+            path = self.directory / f"{name}.txt"
+            if path.is_file():
+                self._phrases.add(name, list(self.nlp.tokenizer.pipe(_read_lexicon(path))))
+        self._patterns = Matcher(self.nlp.vocab)
+        patterns = self.directory / "patterns.json"
+        if patterns.is_file():
+            for name, token_patterns in json.loads(patterns.read_text(encoding="utf-8")).items():
+                self._patterns.add(name, token_patterns)
+
+    def match(self, text: str) -> list[Cue]:
+        return self.match_doc(self.nlp.tokenizer(text))
+
+    def match_many(self, texts: list[str]) -> list[list[Cue]]:
+        return [self.match_doc(doc) for doc in self.nlp.tokenizer.pipe(texts, batch_size=256)]
+
+    def match_doc(self, doc) -> list[Cue]:
+        """Cues in ``doc``, longest first where two of the same kind overlap."""
+        found: dict[tuple[int, int, str], Cue] = {}
+        strings = self.nlp.vocab.strings
+        for matcher in (self._phrases, self._patterns):
+            for match_id, start, end in matcher(doc):
+                name = strings[match_id]
+                span = doc[start:end]
+                key = (span.start_char, span.end_char, name)
+                found[key] = Cue(span.start_char, span.end_char, span.text, name,
+                                 self.categories.get(name))
+        return _drop_nested(sorted(found.values(), key=lambda c: (c.start, -c.end)))
+
+
+def _drop_nested(cues: list[Cue]) -> list[Cue]:
+    """Keep "clinically proven" and drop the "proven" inside it (same cue kind only)."""
+    kept: list[Cue] = []
+    for cue in cues:
+        if any(k.cue == cue.cue and k.start <= cue.start and cue.end <= k.end for k in kept):
+            continue
+        kept.append(cue)
+    return kept
+
+
+def _read_lexicon(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+@lru_cache(maxsize=4)
+def default_matcher(directory: str = str(CUES_DIR)) -> CueMatcher:
+    """A shared matcher per lexicon folder: building one costs tens of milliseconds."""
+    return CueMatcher(Path(directory))

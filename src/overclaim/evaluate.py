@@ -1,0 +1,293 @@
+"""Honest evaluation: every number comes from units of documents the model did not see.
+
+Three settings, each with the model and two baselines measured in the same run:
+
+- ``grouped-cv``: k-fold cross-validation grouped by document;
+- ``leave-one-treatment-out``: each treatment is held out in turn (a treatment the
+  model has never read about);
+- ``seed-transfer``: train on authored documents only, test on the five real seed
+  documents, the only real web text the project has.
+
+Baselines: a cue-count rule (promotional cues minus limit and evidence cues) and
+plain word TF-IDF + logistic regression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    average_precision_score, brier_score_loss, confusion_matrix,
+    precision_recall_curve, precision_recall_fscore_support, roc_auc_score,
+)
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
+from sklearn.pipeline import Pipeline
+
+from overclaim import model as model_lib
+from overclaim.corpus import LABELS
+from overclaim.features import PROMOTIONAL, cue_vectors, unit_frame
+
+FLAG_PRECISION = 0.85
+REVIEW_RECALL = 0.95
+SETTINGS = ("grouped-cv", "leave-one-treatment-out", "seed-transfer")
+
+
+# --- the estimators compared ---------------------------------------------------------
+
+
+class CueCountRule(ClassifierMixin, BaseEstimator):
+    """Baseline: overclaim when promotional cues outnumber limit and evidence cues.
+
+    Its overclaim score is a logistic squash of that difference; the other labels
+    follow the strongest remaining cue (hedge -> hedged, evidence -> supported).
+    """
+
+    def fit(self, X, y):
+        self.classes_ = np.array(sorted(set(y)))
+        return self
+
+    def predict_proba(self, X):
+        from overclaim.cues import default_matcher
+
+        names = list(default_matcher().names)
+        counts = np.expm1(cue_vectors(list(X["text"]))[:, : len(names)])
+        promo = counts[:, [names.index(n) for n in PROMOTIONAL]].sum(axis=1)
+        hedge = counts[:, names.index("hedge")]
+        evidence = counts[:, names.index("evidence")]
+        score = 1 / (1 + np.exp(-(promo - hedge - evidence - 0.5)))
+        proba = np.zeros((len(X), len(self.classes_)))
+        column = {label: i for i, label in enumerate(self.classes_)}
+        proba[:, column["overclaim"]] = score
+        rest = np.where(hedge > 0, "hedged", np.where(evidence > 0, "supported", "neutral"))
+        for i, label in enumerate(rest):
+            proba[i, column[label]] = 1 - score[i]
+        return proba
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def tfidf_baseline() -> Pipeline:
+    """Baseline: word uni+bigram TF-IDF and logistic regression on the unit alone."""
+    from sklearn.compose import ColumnTransformer
+
+    return Pipeline([
+        ("features", ColumnTransformer([("words", TfidfVectorizer(ngram_range=(1, 2),
+                                                                  sublinear_tf=True), "text")])),
+        ("classifier", LogisticRegression(max_iter=2000)),
+    ])
+
+
+def contenders(params: model_lib.Params) -> dict[str, Callable[[], Any]]:
+    return {
+        "overclaim": lambda: model_lib.build_model(params),
+        "tfidf+lr": tfidf_baseline,
+        "cue-count rule": CueCountRule,
+    }
+
+
+# --- splits --------------------------------------------------------------------------
+
+
+def corpus_frame(corpus: pd.DataFrame, window: int = 1) -> pd.DataFrame:
+    """The corpus as model input: units with context, plus doc, source and treatment."""
+    frame = unit_frame(corpus["text"].tolist(), corpus["doc"].tolist(), window)
+    for column in ("doc", "source", "treatment", "label", "start", "end"):
+        frame[column] = corpus[column].to_numpy()
+    return frame
+
+
+def splits(frame: pd.DataFrame, setting: str, folds: int = 5) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    if setting == "grouped-cv":
+        yield from GroupKFold(n_splits=folds).split(frame, groups=frame["doc"])
+    elif setting == "leave-one-treatment-out":
+        yield from LeaveOneGroupOut().split(frame, groups=frame["treatment"])
+    elif setting == "seed-transfer":
+        is_seed = frame["source"].eq("seed").to_numpy()
+        yield np.flatnonzero(~is_seed), np.flatnonzero(is_seed)
+    else:
+        raise ValueError(f"unknown setting {setting!r}; choose from {', '.join(SETTINGS)}")
+
+
+def held_out_proba(make: Callable[[], Any], frame: pd.DataFrame, setting: str,
+                   folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (columns in LABELS order) for every held-out unit, and their indices."""
+    parts, indices = [], []
+    for train, test in splits(frame, setting, folds):
+        estimator = make()
+        estimator.fit(frame.iloc[train], frame["label"].iloc[train].to_numpy())
+        proba = estimator.predict_proba(frame.iloc[test])
+        order = [list(estimator.classes_).index(label) for label in LABELS]
+        parts.append(proba[:, order])
+        indices.append(test)
+    return np.vstack(parts), np.concatenate(indices)
+
+
+# --- metrics -------------------------------------------------------------------------
+
+
+@dataclass
+class Metrics:
+    """Everything reported for one estimator in one setting."""
+
+    per_label: dict[str, dict[str, float]]
+    overclaim: dict[str, float]
+    confusion: list[list[int]]
+    reliability: list[dict[str, float]]
+    n: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "per_label": self.per_label, "overclaim": self.overclaim,
+                "confusion": {"labels": list(LABELS), "matrix": self.confusion},
+                "reliability": self.reliability, **self.extra}
+
+
+def metrics(y_true: np.ndarray, proba: np.ndarray) -> Metrics:
+    predicted = np.asarray(LABELS)[proba.argmax(axis=1)]
+    p, r, f, s = precision_recall_fscore_support(y_true, predicted, labels=list(LABELS),
+                                                 zero_division=0)
+    per_label = {label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                         "f1": round(float(f[i]), 4), "support": int(s[i])}
+                 for i, label in enumerate(LABELS)}
+    positive = (y_true == "overclaim").astype(int)
+    score = proba[:, LABELS.index("overclaim")]
+    both = 0 < positive.sum() < len(positive)
+    overclaim = {
+        "f1": per_label["overclaim"]["f1"],
+        "roc_auc": round(float(roc_auc_score(positive, score)), 4) if both else float("nan"),
+        "pr_auc": round(float(average_precision_score(positive, score)), 4) if both else float("nan"),
+        "brier": round(float(brier_score_loss(positive, score)), 4),
+        "macro_f1": round(float(np.mean(f)), 4),
+    }
+    return Metrics(per_label, overclaim,
+                   confusion_matrix(y_true, predicted, labels=list(LABELS)).tolist(),
+                   reliability(positive, score), len(y_true))
+
+
+def reliability(positive: np.ndarray, score: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """Mean predicted vs observed overclaim rate in equal-width probability bins."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(score, edges[1:-1]), 0, bins - 1)
+    table = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            table.append({"low": round(float(edges[b]), 2), "high": round(float(edges[b + 1]), 2),
+                          "n": int(mask.sum()), "predicted": round(float(score[mask].mean()), 4),
+                          "observed": round(float(positive[mask].mean()), 4)})
+    return table
+
+
+def choose_thresholds(y_true: np.ndarray, score: np.ndarray,
+                      flag_precision: float = FLAG_PRECISION,
+                      review_recall: float = REVIEW_RECALL) -> dict[str, Any]:
+    """Flag where held-out precision reaches the target with the most recall; review below.
+
+    ``flag`` is the lowest overclaim probability at which units scored at or above it
+    are overclaims with precision >= ``flag_precision``. ``review`` is the highest
+    probability at which recall of all overclaims reaches ``review_recall``, so the
+    band [review, flag) holds what a reviewer should look at.
+    """
+    positive = (y_true == "overclaim").astype(int)
+    precision, recall, thresholds = precision_recall_curve(positive, score)
+    precision, recall = precision[:-1], recall[:-1]
+    ok = precision >= flag_precision
+    if ok.any():
+        best = np.flatnonzero(ok)[np.argmax(recall[ok])]
+        flag = float(thresholds[best])
+    else:
+        best = int(np.argmax(precision))
+        flag = float(thresholds[best])
+    reach = np.flatnonzero(recall >= review_recall)
+    review = float(thresholds[reach[-1]]) if len(reach) else float(thresholds[0])
+    review = min(review, flag)
+    return {
+        "flag": round(flag, 4), "review": round(review, 4),
+        "flag_precision": round(float(precision[best]), 4),
+        "flag_recall": round(float(recall[best]), 4),
+        "review_recall": round(float(recall[reach[-1]]) if len(reach) else 1.0, 4),
+        "why": (f"flag: lowest threshold whose grouped-CV precision is >= {flag_precision} "
+                f"with the most recall; review: highest threshold whose grouped-CV recall is "
+                f">= {review_recall}"),
+    }
+
+
+# --- the whole evaluation ------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """Results per setting and estimator, plus the grouped-CV predictions of the model."""
+
+    results: dict[str, dict[str, Metrics]]
+    cv_predictions: pd.DataFrame | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {setting: {name: m.to_dict() for name, m in by_name.items()}
+                for setting, by_name in self.results.items()}
+
+
+def evaluate(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params(),
+             settings: tuple[str, ...] = SETTINGS, folds: int = 5,
+             progress: Callable[[str], None] | None = None) -> Evaluation:
+    """Run every setting for the model and both baselines."""
+    frame = corpus_frame(corpus, params.context_window)
+    results: dict[str, dict[str, Metrics]] = {}
+    cv_predictions = None
+    for setting in settings:
+        results[setting] = {}
+        for name, make in contenders(params).items():
+            if progress:
+                progress(f"{setting}: {name}")
+            proba, index = held_out_proba(make, frame, setting, folds)
+            y_true = frame["label"].to_numpy()[index]
+            results[setting][name] = metrics(y_true, proba)
+            if setting == "grouped-cv" and name == "overclaim":
+                cv_predictions = prediction_frame(frame, proba, index)
+    return Evaluation(results, cv_predictions)
+
+
+def prediction_frame(frame: pd.DataFrame, proba: np.ndarray, index: np.ndarray) -> pd.DataFrame:
+    """Held-out predictions beside each unit's provenance (for thresholds and error analysis)."""
+    out = frame.iloc[index][["doc", "start", "end", "text", "label", "source", "treatment"]].copy()
+    for i, label in enumerate(LABELS):
+        out[f"p_{label}"] = proba[:, i]
+    out["predicted"] = np.asarray(LABELS)[proba.argmax(axis=1)]
+    return out.sort_index()
+
+
+def format_table(evaluation: Evaluation) -> str:
+    """The side-by-side table printed by ``overclaim evaluate``."""
+    lines = []
+    header = (f"{'setting':<24} {'estimator':<16} {'n':>5} {'OC-P':>6} {'OC-R':>6} {'OC-F1':>6} "
+              f"{'ROC':>6} {'PR':>6} {'Brier':>6} {'mF1':>6}")
+    lines.append(header)
+    lines.append("-" * len(header))
+    for setting, by_name in evaluation.results.items():
+        for name, m in by_name.items():
+            oc = m.per_label["overclaim"]
+            lines.append(f"{setting:<24} {name:<16} {m.n:>5} {oc['precision']:>6.3f} "
+                         f"{oc['recall']:>6.3f} {oc['f1']:>6.3f} {m.overclaim['roc_auc']:>6.3f} "
+                         f"{m.overclaim['pr_auc']:>6.3f} {m.overclaim['brier']:>6.3f} "
+                         f"{m.overclaim['macro_f1']:>6.3f}")
+    for setting, by_name in evaluation.results.items():
+        m = by_name["overclaim"]
+        lines.append(f"\n{setting}: overclaim model, per label")
+        for label, values in m.per_label.items():
+            lines.append(f"  {label:<10} P {values['precision']:.3f}  R {values['recall']:.3f}  "
+                         f"F1 {values['f1']:.3f}  n {values['support']}")
+        lines.append("  confusion (rows true, columns predicted: " + ", ".join(LABELS) + ")")
+        for label, row in zip(LABELS, m.confusion):
+            lines.append(f"  {label:<10} " + " ".join(f"{v:>5}" for v in row))
+        lines.append("  reliability (predicted -> observed overclaim rate, n)")
+        for b in m.reliability:
+            lines.append(f"  {b['low']:.1f}-{b['high']:.1f}  {b['predicted']:.3f} -> "
+                         f"{b['observed']:.3f}  ({b['n']})")
+    return "\n".join(lines)

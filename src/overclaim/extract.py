@@ -1,0 +1,341 @@
+"""Inputs to text: files, folders, URLs and raw bytes -> the main text of a page.
+
+HTML main text comes from trafilatura (boilerplate removal is a research problem it
+has solved better than we would), as Markdown so headings and list items stay on
+lines of their own; the Markdown heading marks are then dropped. When trafilatura
+returns too little, a plain block-level walk of the HTML (without navigation,
+headers, footers, forms, scripts and cookie banners) takes over.
+
+Encodings are detected (BOM, declared charset, UTF-8, then charset-normalizer),
+never assumed. Every limit is applied before the expensive work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urljoin, urlparse
+
+DEFAULT_MAX_BYTES = 5_000_000
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+USER_AGENT = "overclaim/0.1 (health-claim review tool; respects robots.txt)"
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+_HTML_HINT = re.compile(rb"<(?:!doctype\s+html|html|head|body|div|p|h[1-6]|article|section|ul|li|span|br)\b",
+                        re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset=["']?([A-Za-z0-9_\-:.]{1,40})""", re.IGNORECASE)
+_MD_HEADING = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
+_BOILERPLATE_HINT = re.compile(r"cookie|consent|banner|menu|nav|footer|header|sidebar|breadcrumb|newsletter|share|social|popup|modal",
+                               re.IGNORECASE)
+_BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+               "blockquote", "td", "th", "tr", "dd", "dt", "figcaption", "br", "pre", "address"}
+_DROP_TAGS = {"script", "style", "noscript", "nav", "footer", "header", "form", "aside", "svg",
+              "iframe", "template", "button", "select", "option"}
+
+
+class ExtractError(ValueError):
+    """An input cannot be turned into text; the message tells the user why."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """Text ready to segment, with where it came from and a hash of the raw input."""
+
+    source: str
+    text: str
+    sha256: str
+    title: str | None = None
+    content_type: str = "text/plain"
+
+
+# --- bytes -> text -------------------------------------------------------------------
+
+
+def from_bytes(raw: bytes, source: str = "<bytes>", max_chars: int = 2_000_000,
+               declared_charset: str | None = None, is_html: bool | None = None) -> Document:
+    """Decode, detect HTML, extract the main text; raise ExtractError on unusable input."""
+    digest = hashlib.sha256(raw).hexdigest()
+    if not raw.strip():
+        raise ExtractError("empty input")
+    if _looks_binary(raw):
+        raise ExtractError("binary data, not text or HTML")
+    html = bool(_HTML_HINT.search(raw[:8192])) if is_html is None else is_html
+    text = decode(raw, declared_charset or (_declared_in_html(raw) if html else None))
+    if len(text) > max_chars:
+        raise ExtractError(f"{len(text)} characters, over the cap of {max_chars}")
+    title = None
+    if html:
+        text, title = html_to_text(text)
+        content_type = "text/html"
+    else:
+        content_type = "text/plain"
+    text = _clean(text)
+    if not text.strip():
+        raise ExtractError("no readable text found")
+    if not looks_english(text):
+        raise ExtractError("the text does not look like English; overclaim reads English only")
+    return Document(source=source, text=text, sha256=digest, title=title, content_type=content_type)
+
+
+def decode(raw: bytes, declared: str | None = None) -> str:
+    """BOM first, then the declared charset, then strict UTF-8, then a detector's guess."""
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
+                       (b"\xfe\xff", "utf-16-be")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(codec, errors="replace")
+    if declared:
+        try:
+            return raw.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes as detect
+
+    best = detect(raw[:200_000]).best()
+    if best is None or best.encoding is None:
+        raise ExtractError("cannot tell the text encoding (not UTF-8 and no charset detected)")
+    return raw.decode(best.encoding, errors="replace")
+
+
+def _declared_in_html(raw: bytes) -> str | None:
+    match = _META_CHARSET.search(raw[:4096])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _looks_binary(raw: bytes) -> bool:
+    head = raw[:8192]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls > len(head) * 0.1
+
+
+def _clean(text: str) -> str:
+    """Normalise line ends and drop control characters (keeping tabs and newlines)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if ch >= " " or ch in "\n\t")
+
+
+_ENGLISH = {"the", "and", "of", "to", "a", "in", "is", "for", "that", "with", "are", "on",
+            "your", "you", "it", "this", "be", "or", "as", "can", "not", "by", "from", "we",
+            "our", "at", "have", "was", "an", "may", "no", "more", "their", "has", "will"}
+
+
+def looks_english(text: str) -> bool:
+    """True unless a text of some length has almost none of English's commonest words."""
+    words = re.findall(r"[^\W\d_]+", text[:20000].lower())
+    if len(words) < 25:
+        return True
+    return sum(w in _ENGLISH for w in words) / len(words) >= 0.08
+
+
+# --- HTML -> text --------------------------------------------------------------------
+
+
+def html_to_text(html: str) -> tuple[str, str | None]:
+    """Main text of an HTML page (headings and list items on their own lines) and its title."""
+    import trafilatura
+
+    extracted = trafilatura.extract(html, output_format="markdown", favor_recall=True,
+                                    include_comments=False, include_tables=True,
+                                    include_links=False, include_images=False) or ""
+    extracted = _MD_HEADING.sub("", extracted)
+    fallback = _block_text(html)
+    if len(extracted.strip()) < min(200, 0.5 * len(fallback.strip())):
+        extracted = fallback
+    title = None
+    try:
+        metadata = trafilatura.extract_metadata(html)
+        title = metadata.title if metadata else None
+    except Exception:  # metadata is a nicety; a page without it is still scored
+        title = None
+    return extracted, title
+
+
+def _block_text(html: str) -> str:
+    """Visible text, one block element per line, without chrome (the fallback)."""
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(html)
+    except Exception:  # lxml raises several types on broken markup
+        return re.sub(r"<[^>]{0,2000}>", " ", html)
+    lines: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        line = " ".join("".join(current).split())
+        if line:
+            lines.append(line)
+        current.clear()
+
+    stack = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if closing:
+            if tag in _BLOCK_TAGS:
+                flush()
+            if node.tail:
+                current.append(node.tail)
+            continue
+        if tag in _DROP_TAGS or _BOILERPLATE_HINT.search(
+                f"{node.get('id', '')} {node.get('class', '')} {node.get('role', '')}"):
+            if node.tail:
+                current.append(node.tail)
+            continue
+        if tag in _BLOCK_TAGS:
+            flush()
+            if tag == "li":
+                current.append("- ")
+        if node.text and tag:
+            current.append(node.text)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(list(node)))
+    flush()
+    return "\n".join(lines)
+
+
+# --- files and URLs ------------------------------------------------------------------
+
+
+def from_path(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    """Read a local file, refusing missing, non-regular and over-large files before reading."""
+    path = Path(path)
+    if not path.exists():
+        raise ExtractError(f"no such file: {path}")
+    if not path.is_file():
+        raise ExtractError(f"not a regular file: {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ExtractError(f"{size} bytes, over the size cap of {max_bytes}")
+    raw = path.read_bytes()
+    suffix = path.suffix.lower()
+    is_html = True if suffix in HTML_SUFFIXES else (False if suffix in TEXT_SUFFIXES else None)
+    return from_bytes(raw, source=str(path), is_html=is_html)
+
+
+def iter_files(folder: Path) -> Iterator[Path]:
+    """Files under a folder (recursively) that look like pages: .html, .htm, .txt, .md."""
+    wanted = HTML_SUFFIXES | TEXT_SUFFIXES
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and path.suffix.lower() in wanted and not path.name.startswith("."):
+            yield path
+
+
+def is_url(value: str) -> bool:
+    return urlparse(value).scheme in ("http", "https")
+
+
+class Fetcher:
+    """Polite HTTP fetching: timeouts, size cap, redirect limit, content-type check, robots.txt."""
+
+    def __init__(self, timeout: float = 15.0, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_redirects: int = 5, respect_robots: bool = True, transport=None):
+        import httpx
+
+        self.max_bytes = max_bytes
+        self.respect_robots = respect_robots
+        self.client = httpx.Client(timeout=timeout, follow_redirects=True,
+                                   max_redirects=max_redirects, transport=transport,
+                                   headers={"User-Agent": USER_AGENT})
+        self._robots: dict[str, object] = {}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def fetch(self, url: str) -> Document:
+        raw, content_type, final_url, charset = self.fetch_bytes(url)
+        return from_bytes(raw, source=url, declared_charset=charset,
+                          is_html=not content_type.startswith("text/plain"))
+
+    def fetch_bytes(self, url: str) -> tuple[bytes, str, str, str | None]:
+        import httpx
+
+        if not is_url(url):
+            raise ExtractError(f"not an http(s) URL: {url}")
+        if self.respect_robots and not self.allowed(url):
+            raise ExtractError(f"robots.txt of {urlparse(url).netloc} disallows {url}")
+        try:
+            with self.client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    raise ExtractError(f"HTTP {response.status_code} from {url}")
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if content_type and not content_type.startswith(HTML_TYPES):
+                    raise ExtractError(f"{url} is {content_type}, not an HTML or text page")
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                    raise ExtractError(f"{url} is {declared} bytes, over the cap of {self.max_bytes}")
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise ExtractError(f"{url} is over the size cap of {self.max_bytes} bytes")
+                    chunks.append(chunk)
+                return (b"".join(chunks), content_type or "text/html", str(response.url),
+                        response.charset_encoding)
+        except httpx.TooManyRedirects:
+            raise ExtractError(f"too many redirects from {url}") from None
+        except httpx.TimeoutException:
+            raise ExtractError(f"timed out fetching {url}") from None
+        except httpx.HTTPError as error:
+            raise ExtractError(f"cannot fetch {url}: {error.__class__.__name__}: {error}") from None
+
+    def allowed(self, url: str) -> bool:
+        """Whether robots.txt lets our user agent fetch ``url`` (a missing robots.txt allows)."""
+        from urllib.robotparser import RobotFileParser
+
+        parts = urlparse(url)
+        base = f"{parts.scheme}://{parts.netloc}"
+        if base not in self._robots:
+            parser = RobotFileParser()
+            try:
+                response = self.client.get(base + "/robots.txt")
+                lines = response.text.splitlines() if response.status_code == 200 else []
+            except Exception:  # an unreachable robots.txt is treated as absent
+                lines = []
+            parser.parse(lines)
+            self._robots[base] = parser
+        return self._robots[base].can_fetch(USER_AGENT, url)  # type: ignore[attr-defined]
+
+    def crawl(self, start: str, limit: int) -> Iterator[tuple[str, Document | ExtractError]]:
+        """Breadth-first over same-site links from ``start``, up to ``limit`` pages."""
+        import lxml.html
+
+        site = urlparse(start).netloc
+        queue, seen = [start], {start}
+        done = 0
+        while queue and done < limit:
+            url = queue.pop(0)
+            done += 1
+            try:
+                raw, content_type, final_url, charset = self.fetch_bytes(url)
+                document = from_bytes(raw, source=url, declared_charset=charset,
+                                      is_html=not content_type.startswith("text/plain"))
+            except ExtractError as error:
+                yield url, error
+                continue
+            yield url, document
+            if content_type.startswith("text/plain"):
+                continue
+            try:
+                links = lxml.html.fromstring(raw).xpath("//a/@href")
+            except Exception:  # unparsable page: nothing to follow
+                links = []
+            for href in links:
+                target = urljoin(final_url, str(href)).split("#")[0]
+                if urlparse(target).netloc == site and is_url(target) and target not in seen:
+                    seen.add(target)
+                    queue.append(target)

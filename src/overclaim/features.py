@@ -1,0 +1,178 @@
+"""Features for the classifier: n-grams, cues, claim structure and neighbouring units.
+
+The model's input is a DataFrame with one row per unit and the columns
+``text`` (the unit), ``prev`` and ``next`` (the neighbouring units of the same
+page, joined, empty at the edges). :func:`unit_frame` builds it the same way for
+training and for scoring, so a unit is always seen with the context it had.
+
+Why claim structure: "Stem cells may help regenerate your discs" and "Stem cells
+may one day help, but no trial has shown it" share most of their words. What
+separates them is a promised benefit with, or without, a stated limit or specific
+evidence, in the sentence and around it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from overclaim.cues import default_matcher
+
+CONTEXT_COLUMNS = ("prev", "next")
+#: Cues that push a unit towards overclaim when no limit or evidence stands beside them.
+PROMOTIONAL = ("benefit", "booster", "vague_evidence", "statistic", "safety", "superiority",
+               "novelty", "authority", "testimonial")
+STRUCTURE = (
+    "promo_any", "promo_unlimited", "benefit_modal_unlimited", "treatment_benefit_unlimited",
+    "evidence_any", "evidence_unpromoted", "hedge_any", "question", "no_final_punct",
+    "log_tokens", "has_digit",
+)
+
+
+def unit_frame(texts: Sequence[str], groups: Sequence | None = None, window: int = 1) -> pd.DataFrame:
+    """One row per unit with its ``window`` neighbours on each side as context.
+
+    Neighbours are taken within a group (a document or page) only; without groups
+    the units are treated as unrelated sentences and get no context.
+    """
+    texts = [str(t) for t in texts]
+    frame = pd.DataFrame({"text": texts, "prev": "", "next": ""})
+    if groups is None or window <= 0:
+        return frame
+    groups = list(groups)
+    prev, nxt = [], []
+    for i in range(len(texts)):
+        before = [texts[j] for j in range(max(0, i - window), i) if groups[j] == groups[i]]
+        after = [texts[j] for j in range(i + 1, min(len(texts), i + 1 + window))
+                 if groups[j] == groups[i]]
+        prev.append(" ".join(before))
+        nxt.append(" ".join(after))
+    frame["prev"] = prev
+    frame["next"] = nxt
+    return frame
+
+
+def cue_vectors(texts: Sequence[str], cues_dir: str | None = None) -> np.ndarray:
+    """Per-text cue counts (log-scaled) followed by the claim-structure features."""
+    matcher = default_matcher(cues_dir) if cues_dir else default_matcher()
+    names = matcher.names
+    index = {name: i for i, name in enumerate(names)}
+    out = np.zeros((len(texts), len(names) + len(STRUCTURE)), dtype=np.float64)
+    for row, (text, cues) in enumerate(zip(texts, matcher.match_many(list(texts)))):
+        counts = np.zeros(len(names))
+        for cue in cues:
+            counts[index[cue.cue]] += 1
+        out[row, : len(names)] = np.log1p(counts)
+        out[row, len(names):] = _structure(text, counts, index)
+    return out
+
+
+def _structure(text: str, counts: np.ndarray, index: dict[str, int]) -> list[float]:
+    def has(name: str) -> bool:
+        return name in index and counts[index[name]] > 0
+
+    promo = any(has(name) for name in PROMOTIONAL)
+    limited = has("hedge") or has("evidence")
+    stripped = text.rstrip()
+    return [
+        float(promo),
+        float(promo and not limited),
+        float(has("benefit") and has("weak_modal") and not limited),
+        float(has("treatment") and has("benefit") and not limited),
+        float(has("evidence")),
+        float(has("evidence") and not promo),
+        float(has("hedge")),
+        float(stripped.endswith("?")),
+        float(bool(stripped) and stripped[-1].isalnum()),
+        float(np.log1p(len(text.split()))),
+        float(any(ch.isdigit() for ch in text)),
+    ]
+
+
+def cue_feature_names(cues_dir: str | None = None) -> list[str]:
+    matcher = default_matcher(cues_dir) if cues_dir else default_matcher()
+    return [f"cue:{name}" for name in matcher.names] + [f"claim:{name}" for name in STRUCTURE]
+
+
+class CueFeatures(TransformerMixin, BaseEstimator):
+    """Cue counts and claim structure of each text in a 1-d column of strings.
+
+    Stateless apart from the feature count learned in ``fit``; ``cues_dir`` points to
+    another lexicon folder (default: the shipped one).
+    """
+
+    def __init__(self, cues_dir: str | None = None):
+        self.cues_dir = cues_dir
+
+    def fit(self, X, y=None):
+        texts = _as_texts(X)
+        self.n_features_out_ = len(cue_feature_names(self.cues_dir))
+        self.n_texts_seen_ = len(texts)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_out_")
+        return cue_vectors(_as_texts(X), self.cues_dir)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "n_features_out_")
+        return np.asarray(cue_feature_names(self.cues_dir), dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags
+
+
+class ContextFeatures(TransformerMixin, BaseEstimator):
+    """Cue features of the neighbouring units: is the claim backed or hedged next door?
+
+    Takes a 2-d input whose columns are the context texts (``prev``, ``next``).
+    """
+
+    def __init__(self, cues_dir: str | None = None):
+        self.cues_dir = cues_dir
+
+    def fit(self, X, y=None):
+        columns = _as_columns(X)
+        self.n_context_ = len(columns)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_context_")
+        columns = _as_columns(X)
+        if len(columns) != self.n_context_:
+            raise ValueError(f"expected {self.n_context_} context columns, got {len(columns)}")
+        return np.hstack([cue_vectors(column, self.cues_dir) for column in columns])
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "n_context_")
+        names = input_features if input_features is not None else CONTEXT_COLUMNS[: self.n_context_]
+        base = cue_feature_names(self.cues_dir)
+        return np.asarray([f"{side}:{name}" for side in names for name in base], dtype=object)
+
+
+def _as_texts(X) -> list[str]:
+    if isinstance(X, (pd.DataFrame,)):
+        X = X.iloc[:, 0]
+    array = np.asarray(X, dtype=object)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError("CueFeatures expects a 1-d sequence of strings")
+    return ["" if value is None else str(value) for value in array]
+
+
+def _as_columns(X) -> list[list[str]]:
+    array = X.to_numpy(dtype=object) if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=object)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError("ContextFeatures expects a 2-d table of strings")
+    return [["" if v is None else str(v) for v in array[:, j]] for j in range(array.shape[1])]

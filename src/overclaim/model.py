@@ -1,0 +1,261 @@
+"""Build, fit, save and load the classifier, with its card and an integrity check.
+
+The model is a scikit-learn pipeline (word and character n-grams, cues, claim
+structure, neighbouring-unit context -> logistic regression) wrapped in sigmoid
+calibration fitted on document-grouped folds. It is saved with joblib next to a
+JSON card that records the file's SHA-256, the corpus hash, versions, settings,
+metrics and thresholds.
+
+Loading a joblib file runs code from it: load only models you trust. The SHA-256
+check catches a file changed after its card was written, not a malicious card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import warnings
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MaxAbsScaler, MultiLabelBinarizer
+
+from overclaim.corpus import CATEGORIES, LABELS
+from overclaim.features import CONTEXT_COLUMNS, ContextFeatures, CueFeatures
+
+DEFAULT_NAME = "overclaim-default"
+CARD_SCHEMA = 1
+
+
+class ModelError(Exception):
+    """A model file is missing, does not match its card, or cannot be used."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """Hyper-parameters of the pipeline; every field is recorded in the card."""
+
+    C: float = 4.0
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 5)
+    min_df: int = 2
+    class_weight: str | None = "balanced"
+    calibration: str = "sigmoid"
+    calibration_folds: int = 5
+    context_window: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Params":
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        return cls(**fields)
+
+
+class DocumentKFold(GroupKFold):
+    """GroupKFold that reads the groups from the input's ``doc`` column.
+
+    Calibration inside :class:`CalibratedClassifierCV` splits without being handed
+    groups; reading them from the data keeps every document on one side of a fold.
+    """
+
+    def split(self, X, y=None, groups=None):
+        if groups is None and isinstance(X, pd.DataFrame) and "doc" in X.columns:
+            groups = X["doc"].to_numpy()
+        if groups is None:
+            raise ValueError("DocumentKFold needs a 'doc' column or explicit groups")
+        return super().split(X, y, groups)
+
+
+def build_pipeline(params: Params = Params()) -> Pipeline:
+    """The uncalibrated pipeline: features -> multinomial logistic regression."""
+    features = ColumnTransformer(
+        [
+            ("words", TfidfVectorizer(ngram_range=params.word_ngrams, min_df=params.min_df,
+                                      sublinear_tf=True, strip_accents="unicode"), "text"),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=params.char_ngrams,
+                                      min_df=params.min_df, sublinear_tf=True,
+                                      strip_accents="unicode", max_features=60000), "text"),
+            ("cues", Pipeline([("match", CueFeatures()), ("scale", MaxAbsScaler())]), "text"),
+            ("context", Pipeline([("match", ContextFeatures()), ("scale", MaxAbsScaler())]),
+             list(CONTEXT_COLUMNS)),
+        ],
+        remainder="drop",
+    )
+    classifier = LogisticRegression(C=params.C, max_iter=500, solver="newton-cg",
+                                    class_weight=params.class_weight)
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def build_model(params: Params = Params()) -> CalibratedClassifierCV:
+    """The pipeline with probabilities calibrated on document-grouped folds."""
+    return CalibratedClassifierCV(
+        build_pipeline(params), method=params.calibration,
+        cv=DocumentKFold(n_splits=params.calibration_folds), ensemble=False,
+    )
+
+
+def build_category_model() -> Pipeline:
+    """Which overclaim categories a unit shows, learned from the corpus's overclaims.
+
+    One-vs-rest logistic regression on words and cues; its probabilities are read
+    as P(category | overclaim) and multiplied by the overclaim probability.
+    """
+    features = ColumnTransformer([
+        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), "text"),
+        ("cues", Pipeline([("match", CueFeatures()), ("scale", MaxAbsScaler())]), "text"),
+    ])
+    classifier = OneVsRestClassifier(LogisticRegression(C=4.0, max_iter=2000,
+                                                        class_weight="balanced"))
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+class OverclaimModel:
+    """The shipped artefact: the calibrated label classifier and the category model."""
+
+    def __init__(self, classifier, category_model, categories: list[str], params: Params):
+        self.classifier = classifier
+        self.category_model = category_model
+        self.categories = list(categories)
+        self.params = params
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.classifier.classes_
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Label probabilities, columns in ``LABELS`` order."""
+        proba = self.classifier.predict_proba(X)
+        order = [list(self.classifier.classes_).index(label) for label in LABELS]
+        return proba[:, order]
+
+    def category_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """P(category | overclaim), columns in ``self.categories`` order."""
+        return self.category_model.predict_proba(X)
+
+    def pipeline(self) -> Pipeline:
+        """The fitted feature + classifier pipeline inside the calibration (for explanations)."""
+        return self.classifier.calibrated_classifiers_[0].estimator
+
+
+def fit(X: pd.DataFrame, y, categories, params: Params = Params()) -> OverclaimModel:
+    """Fit on a unit frame with a ``doc`` column (it groups the calibration folds).
+
+    ``categories`` holds each unit's overclaim categories (lists; empty for others).
+    """
+    if "doc" not in X.columns:
+        raise ValueError("training frame needs a 'doc' column to group calibration folds")
+    y = np.asarray(y)
+    classifier = build_model(params).fit(X, y)
+    is_overclaim = y == "overclaim"
+    binarizer = MultiLabelBinarizer(classes=list(CATEGORIES))
+    targets = binarizer.fit_transform([categories[i] for i in np.flatnonzero(is_overclaim)])
+    category_model = build_category_model().fit(X[is_overclaim], targets)
+    return OverclaimModel(classifier, category_model, list(binarizer.classes_), params)
+
+
+# --- persistence -------------------------------------------------------------------
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("overclaim", "scikit-learn", "spacy", "numpy", "scipy", "pandas", "joblib"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+@dataclass
+class ModelBundle:
+    """A loaded model with its card: what a scorer needs to score and to explain itself."""
+
+    model: Any
+    card: dict[str, Any]
+    path: Path | None = None
+    sha256: str = ""
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.card.get("name", "unnamed")
+
+
+def card_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.name.removesuffix(".joblib") + ".card.json")
+
+
+def save(model, card: dict[str, Any], directory: Path, name: str) -> tuple[Path, Path]:
+    """Write ``<name>.joblib`` and ``<name>.card.json``; the card records the file's hash."""
+    import joblib
+
+    directory.mkdir(parents=True, exist_ok=True)
+    model_file = directory / f"{name}.joblib"
+    joblib.dump(model, model_file, compress=3)
+    card = {**card, "name": name, "file": model_file.name, "sha256": sha256_file(model_file)}
+    card_file = card_path(model_file)
+    card_file.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return model_file, card_file
+
+
+def load(path: Path) -> ModelBundle:
+    """Load a model after checking its SHA-256 against its card.
+
+    Refuses a file that does not match its card; warns when the scikit-learn version
+    differs from the one the model was trained with. joblib runs code while loading:
+    only load models from sources you trust.
+    """
+    import joblib
+    import sklearn
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    card_file = card_path(path)
+    if not card_file.is_file():
+        raise ModelError(f"no card for {path.name}: expected {card_file.name} beside it")
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ModelError(f"{card_file.name} is not valid JSON: {error}") from None
+    actual = sha256_file(path)
+    if actual != card.get("sha256"):
+        raise ModelError(
+            f"{path.name} does not match its card (sha256 {actual[:12]}..., card says "
+            f"{str(card.get('sha256'))[:12]}...): refusing to load a file that may have been "
+            "tampered with")
+    trained_with = card.get("versions", {}).get("scikit-learn")
+    if trained_with and trained_with != sklearn.__version__:
+        warnings.warn(f"{path.name} was trained with scikit-learn {trained_with}; this is "
+                      f"{sklearn.__version__}: predictions may differ", UserWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        model = joblib.load(path)
+    if not isinstance(model, OverclaimModel):
+        raise ModelError(f"{path.name} does not hold an overclaim model")
+    return ModelBundle(model=model, card=card, path=path, sha256=actual,
+                       thresholds=dict(card.get("thresholds", {})))
+
+

@@ -1,0 +1,262 @@
+"""The library API: ``Scorer`` turns text or HTML into scored units, passages and a page score.
+
+    >>> from overclaim import Scorer
+    >>> scorer = Scorer.load()                      # the shipped default model
+    >>> page = scorer.score("<html>...</html>")     # or plain text
+    >>> page.score, [p.text for p in page.passages]
+    >>> scorer.score_sentences(["Stem cells repair damaged discs."])[0].status
+    'flagged'
+
+A Scorer holds no per-call state, so one instance may be shared across threads.
+Loading a model runs code from its joblib file: load only models you trust.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from overclaim import model as model_lib
+from overclaim.corpus import CATEGORIES, LABELS
+from overclaim.cues import Cue, default_matcher
+from overclaim.features import unit_frame
+from overclaim.paths import models_dir
+from overclaim.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
+from overclaim.segment import Unit, segment
+
+#: How many of a page's highest overclaim probabilities make its "peak".
+PEAK_UNITS = 3
+
+
+class InputError(ValueError):
+    """The input cannot be scored (empty, too large, not text); the message says why."""
+
+
+class Scorer:
+    """Scores health-treatment copy for overclaiming with a loaded model."""
+
+    def __init__(self, bundle: model_lib.ModelBundle, options: ScoringOptions | None = None):
+        self.bundle = bundle
+        self.options = options or ScoringOptions()
+        self._matcher = default_matcher()
+        self._feature_names: np.ndarray | None = None
+
+    # --- construction ---------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, options: ScoringOptions | None = None) -> "Scorer":
+        """Load the shipped default model, or the model at ``path``, checking its SHA-256."""
+        model_path = Path(path) if path else default_model_path()
+        return cls(model_lib.load(model_path), options)
+
+    def with_options(self, **changes) -> "Scorer":
+        """A scorer sharing this model with some options changed."""
+        return Scorer(self.bundle, replace(self.options, **changes))
+
+    @property
+    def flag_threshold(self) -> float:
+        value = self.options.flag_threshold
+        return float(value if value is not None else self.bundle.thresholds.get("flag", 0.5))
+
+    @property
+    def review_threshold(self) -> float:
+        value = self.options.review_threshold
+        default = self.bundle.thresholds.get("review", self.flag_threshold / 2)
+        return min(float(value if value is not None else default), self.flag_threshold)
+
+    def model_info(self) -> dict:
+        card = self.bundle.card
+        return {"name": self.bundle.name, "version": card.get("code_version"),
+                "sha256": self.bundle.sha256, "created": card.get("created"),
+                "thresholds": {"flag": self.flag_threshold, "review": self.review_threshold}}
+
+    # --- scoring --------------------------------------------------------------------
+
+    def score_sentences(self, texts: Sequence[str]) -> list[SentenceResult]:
+        """Score sentences as unrelated units (no page context)."""
+        texts = [str(t) for t in texts]
+        units = [Unit(0, len(t), t, "sentence", i) for i, t in enumerate(texts)]
+        return self._score_units(units, groups=None)
+
+    def score(self, text_or_html: str | bytes, source: str = "<text>") -> PageResult:
+        """Extract (if HTML), segment, and score one page with neighbours as context."""
+        from overclaim import extract
+
+        raw = text_or_html.encode("utf-8", "surrogatepass") if isinstance(text_or_html, str) \
+            else bytes(text_or_html)
+        if len(raw) > self.options.max_chars * 4:
+            raise InputError(f"input is {len(raw)} bytes, over the cap of "
+                             f"{self.options.max_chars * 4}")
+        document = extract.from_bytes(raw, source=source, max_chars=self.options.max_chars)
+        return self.score_document(document)
+
+    def score_document(self, document) -> PageResult:
+        """Score an :class:`overclaim.extract.Document` (what ``extract`` produces)."""
+        units = segment(document.text)
+        sentences = self._score_units(units, groups=[0] * len(units)) if units else []
+        return PageResult(
+            source=document.source, text=document.text, title=document.title,
+            score=page_score(sentences), sentences=sentences,
+            passages=passages(document.text, sentences),
+            category_scores=self._page_category_scores(sentences),
+            model=self.model_info(), options=self.options.to_dict(),
+            input_sha256=document.sha256,
+            scored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    def score_many(self, items: Iterable[str | bytes], n_jobs: int = 1) -> Iterator[PageResult]:
+        """Score many pages lazily, in input order; ``n_jobs`` threads score side by side."""
+        if n_jobs <= 1:
+            for item in items:
+                yield self.score(item)
+            return
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            yield from _ordered(pool, self.score, items, n_jobs)
+
+    def score_frame(self, frame, column: str):
+        """Score a text column of a pandas DataFrame; returns a copy with result columns."""
+        if column not in frame.columns:
+            raise KeyError(f"no column {column!r} in the frame")
+        results = list(self.score_many(frame[column].astype(str).tolist()))
+        out = frame.copy()
+        out["overclaim_score"] = [r.score for r in results]
+        out["overclaim_flagged"] = [r.flagged for r in results]
+        out["overclaim_categories"] = [[c for c, on in r.categories.items() if on] for r in results]
+        out["overclaim_passages"] = [[p.text for p in r.passages] for r in results]
+        return out
+
+    # --- internals ------------------------------------------------------------------
+
+    def _score_units(self, units: list[Unit], groups) -> list[SentenceResult]:
+        if not units:
+            return []
+        texts = [u.text for u in units]
+        frame = unit_frame(texts, groups, self.options.context_window)
+        model = self.bundle.model
+        proba = model.predict_proba(frame)
+        overclaim_index = LABELS.index("overclaim")
+        category_proba = model.category_proba(frame) * proba[:, [overclaim_index]]
+        cues = self._matcher.match_many(texts)
+        contributions = self._contributions(frame) if self.options.contributions else None
+        results = []
+        for i, unit in enumerate(units):
+            p = float(proba[i, overclaim_index])
+            status = self._status(p)
+            cat_scores = {c: round(float(category_proba[i, j]), 4)
+                          for j, c in enumerate(model.categories) if self._reported(c)}
+            results.append(SentenceResult(
+                text=unit.text, start=unit.start, end=unit.end, kind=unit.kind,
+                label=LABELS[int(proba[i].argmax())],
+                scores={label: round(float(proba[i, j]), 4) for j, label in enumerate(LABELS)},
+                overclaim=round(p, 4), status=status, cues=cues[i],
+                categories=self._categories(status, cat_scores, cues[i]),
+                category_scores=cat_scores,
+                contributions=contributions[i] if contributions else [],
+            ))
+        return results
+
+    def _status(self, p: float) -> Status:
+        if p >= self.flag_threshold:
+            return "flagged"
+        if p >= self.review_threshold:
+            return "review"
+        return "clear"
+
+    def _reported(self, category: str) -> bool:
+        return self.options.categories is None or category in self.options.categories
+
+    def _categories(self, status: Status, cat_scores: dict[str, float], cues: list[Cue]) -> list[str]:
+        """Categories of a flagged or review unit: above their threshold, or the best one."""
+        if status == "clear" or not cat_scores:
+            return []
+        thresholds = self.options.category_thresholds
+        chosen = [c for c, s in cat_scores.items() if s >= thresholds.get(c, 0.5 * max(
+            cat_scores.values()))]
+        cue_categories = {c.category for c in cues if c.category in cat_scores}
+        return sorted(set(chosen) | cue_categories, key=lambda c: -cat_scores[c])
+
+    def _page_category_scores(self, sentences: list[SentenceResult]) -> dict[str, float]:
+        reported = [c for c in CATEGORIES if self._reported(c)]
+        return {c: max((s.category_scores.get(c, 0.0) for s in sentences if not s.repeated),
+                       default=0.0) for c in reported}
+
+    def _contributions(self, frame) -> list[list[dict]]:
+        """Top features pushing each unit towards ``overclaim`` (weight x value), as data."""
+        pipeline = self.bundle.model.pipeline()
+        features, classifier = pipeline[0], pipeline[-1]
+        if self._feature_names is None:
+            self._feature_names = features.get_feature_names_out()
+        X = features.transform(frame).tocsr()
+        coef = classifier.coef_
+        k = list(classifier.classes_).index("overclaim")
+        direction = coef[k] - coef.mean(axis=0)
+        out = []
+        for i in range(X.shape[0]):
+            row = X.getrow(i)
+            weights = row.data * direction[row.indices]
+            top = np.argsort(-weights)[: self.options.contributions]
+            out.append([{"feature": str(self._feature_names[row.indices[j]]),
+                         "weight": round(float(weights[j]), 4)} for j in top if weights[j] > 0])
+        return out
+
+
+def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -> Iterator:
+    """Map in order while holding at most ``window`` pending results (streams long inputs)."""
+    from collections import deque
+
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) >= window * 2:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def default_model_path() -> Path:
+    return models_dir() / f"{model_lib.DEFAULT_NAME}.joblib"
+
+
+def page_score(sentences: list[SentenceResult]) -> float:
+    """How much a page overclaims, in [0, 1]: sqrt(peak x density).
+
+    ``peak`` is the mean of the page's highest overclaim probabilities (up to
+    :data:`PEAK_UNITS`): how strong its worst claims are. ``density`` is the mean
+    overclaim probability over all its units: how much of the page is claim. The
+    geometric mean ranks a page of wall-to-wall promotion above a careful article
+    with one bad sentence, and above a long page of harmless text. Boilerplate
+    repeated across a site (``repeated``) is left out.
+    """
+    values = np.array([s.overclaim for s in sentences if not s.repeated])
+    if values.size == 0:
+        return 0.0
+    peak = float(np.sort(values)[-PEAK_UNITS:].mean())
+    density = float(values.mean())
+    return round(float(np.sqrt(peak * density)), 4)
+
+
+def passages(text: str, sentences: list[SentenceResult]) -> list[Passage]:
+    """Merge runs of adjacent flagged units into passages."""
+    out: list[Passage] = []
+    run: list[int] = []
+    for i, sentence in enumerate(sentences + [None]):  # type: ignore[list-item]
+        if sentence is not None and sentence.flagged:
+            run.append(i)
+            continue
+        if run:
+            members = [sentences[j] for j in run]
+            start, end = members[0].start, members[-1].end
+            out.append(Passage(
+                start=start, end=end, text=text[start:end],
+                score=round(max(s.overclaim for s in members), 4),
+                categories=sorted({c for s in members for c in s.categories}),
+                cues=sorted({c.text.lower() for s in members for c in s.cues
+                             if c.category is not None}),
+                sentences=list(run)))
+            run = []
+    return out

@@ -1,0 +1,215 @@
+"""Train and ship a model: corpus -> held-out metrics and thresholds -> fit -> files + card.
+
+Thresholds and every metric in the card come from document-grouped held-out
+predictions, never from units the model was fitted on. The final model is then fitted
+on the whole corpus. Training is deterministic: the same corpus and settings give
+the same predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from overclaim import corpus as corpus_lib
+from overclaim import evaluate as ev
+from overclaim import model as model_lib
+from overclaim.paths import models_dir, project_root
+
+GATE_FILE = "quality-gate.json"
+#: Metrics pinned by the quality gate, as (setting, estimator, path in Metrics.to_dict()).
+GATED = {
+    "grouped_cv_overclaim_f1": ("grouped-cv", "overclaim", ("overclaim", "f1")),
+    "grouped_cv_overclaim_roc_auc": ("grouped-cv", "overclaim", ("overclaim", "roc_auc")),
+    "grouped_cv_macro_f1": ("grouped-cv", "overclaim", ("overclaim", "macro_f1")),
+    "seed_transfer_overclaim_roc_auc": ("seed-transfer", "overclaim", ("overclaim", "roc_auc")),
+    "seed_transfer_overclaim_f1": ("seed-transfer", "overclaim", ("overclaim", "f1")),
+}
+#: How far below the measured value a new floor is pinned (room for library noise only).
+FLOOR_MARGIN = 0.01
+
+
+class GateError(Exception):
+    """The quality gate refused: a metric fell below its floor, or a floor would be lowered."""
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    card_path: Path
+    card: dict[str, Any]
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the checkout, when there is one."""
+    from importlib.metadata import version
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project_root(),
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return version("overclaim") + (f"+g{commit}" if commit else "")
+
+
+def gate_metrics(evaluation: dict[str, Any]) -> dict[str, float]:
+    values = {}
+    for key, (setting, name, path) in GATED.items():
+        if setting in evaluation:
+            node = evaluation[setting][name]
+            for part in path:
+                node = node[part]
+            values[key] = float(node)
+    return values
+
+
+def train(name: str = model_lib.DEFAULT_NAME, params: model_lib.Params = model_lib.Params(),
+          output: Path | None = None, progress: Callable[[str], None] | None = None) -> TrainResult:
+    """Evaluate held-out, choose thresholds, fit on everything, write model + card + MODEL_CARD.md."""
+    corpus = corpus_lib.load()
+    evaluation = ev.evaluate(corpus, params, settings=("grouped-cv", "seed-transfer"),
+                             progress=progress)
+    cv = evaluation.cv_predictions
+    thresholds = ev.choose_thresholds(cv["label"].to_numpy(), cv["p_overclaim"].to_numpy())
+    if progress:
+        progress("fitting the final model on the whole corpus")
+    frame = ev.corpus_frame(corpus, params.context_window)
+    categories = [corpus_lib.split_categories(c) for c in corpus["categories"]]
+    fitted = model_lib.fit(frame, frame["label"], categories, params)
+    results = evaluation.to_dict()
+    card = {
+        "schema": model_lib.CARD_SCHEMA,
+        "labels": list(corpus_lib.LABELS),
+        "categories": list(corpus_lib.CATEGORIES),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version(),
+        "versions": model_lib.library_versions(),
+        "corpus": {"sha256": corpus_lib.corpus_hash(), **corpus_lib.stats(corpus)["total"],
+                   "labels": corpus["label"].value_counts().to_dict()},
+        "params": params.to_dict(),
+        "thresholds": thresholds,
+        "metrics": results,
+        "gate_metrics": gate_metrics(results),
+        "intended_use": INTENDED_USE,
+        "limitations": LIMITATIONS,
+    }
+    directory = output or models_dir()
+    model_path, card_path = model_lib.save(fitted, card, directory, name)
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    (directory / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
+    return TrainResult(model_path, card_path, card)
+
+
+INTENDED_USE = (
+    "A reviewer's aid: it points a person at sentences of health-treatment web copy that "
+    "claim more than the evidence supports, with the cues behind each flag. It is not a "
+    "verdict on a clinic, a treatment or a claim, and not medical or legal advice.")
+LIMITATIONS = [
+    "Trained on 5 real documents (all about stem cells for back pain) and on documents "
+    "written for the project; real web copy is more varied, so expect lower accuracy there "
+    "than the cross-validated figures, which is why the seed-transfer figures are reported.",
+    "English only; sentence-level; it does not check claims against the literature.",
+    "It judges how a claim is worded, not whether it is true: an honestly hedged false "
+    "claim passes, a confident true claim can be flagged.",
+    "Category assignments come from a smaller model trained on the corpus's overclaims "
+    "and are less reliable than the overclaim score itself.",
+]
+
+
+def model_card_markdown(card: dict[str, Any]) -> str:
+    """The human-readable card, generated from the JSON card (never edited by hand)."""
+    t = card["thresholds"]
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        "Generated by `overclaim train` from the JSON card; do not edit by hand.",
+        "",
+        "## Intended use",
+        card["intended_use"],
+        "",
+        "Loading a `.joblib` file runs code: load only models you trust. `Scorer.load` "
+        "refuses a file whose SHA-256 differs from its card.",
+        "",
+        "## Provenance",
+        f"- model file: `{card['file']}`, SHA-256 `{card['sha256']}`",
+        f"- corpus SHA-256 `{card['corpus']['sha256']}` ({card['corpus']['units']} units, "
+        f"{card['corpus']['documents']} documents; labels {card['corpus']['labels']})",
+        f"- code version `{card['code_version']}`, created {card['created']}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()),
+        "- hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in card["params"].items()),
+        "",
+        "## Thresholds",
+        f"- `flag` = {t['flag']}: held-out precision {t['flag_precision']}, recall "
+        f"{t['flag_recall']}",
+        f"- `review` = {t['review']}: held-out recall of overclaims at or above it "
+        f"{t['review_recall']}",
+        f"- why: {t['why']}",
+        "",
+        "## Held-out metrics (model beside baselines, measured in the same run)",
+        "",
+        "| setting | estimator | n | overclaim P | R | F1 | ROC-AUC | PR-AUC | Brier | macro F1 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for setting, by_name in card["metrics"].items():
+        for name, m in by_name.items():
+            oc, o = m["per_label"]["overclaim"], m["overclaim"]
+            lines.append(f"| {setting} | {name} | {m['n']} | {oc['precision']:.3f} | "
+                         f"{oc['recall']:.3f} | {oc['f1']:.3f} | {o['roc_auc']:.3f} | "
+                         f"{o['pr_auc']:.3f} | {o['brier']:.3f} | {o['macro_f1']:.3f} |")
+    lines += ["", "## Per-label results of the model", ""]
+    for setting, by_name in card["metrics"].items():
+        m = by_name["overclaim"]
+        lines.append(f"**{setting}**")
+        lines.append("")
+        lines.append("| label | precision | recall | F1 | support |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for label, v in m["per_label"].items():
+            lines.append(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | "
+                         f"{v['f1']:.3f} | {v['support']} |")
+        lines.append("")
+    lines += ["## Limitations", ""] + [f"- {item}" for item in card["limitations"]]
+    return "\n".join(lines) + "\n"
+
+
+# --- quality gate ---------------------------------------------------------------------
+
+
+def gate_path() -> Path:
+    return models_dir() / GATE_FILE
+
+
+def read_gate() -> dict[str, Any]:
+    path = gate_path()
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"floors": {}}
+
+
+def check_gate(card: dict[str, Any], gate: dict[str, Any] | None = None) -> list[str]:
+    """Floors the card's metrics fall below, and a corpus hash that differs from the pin."""
+    gate = gate or read_gate()
+    problems = []
+    if gate.get("corpus_sha256") and gate["corpus_sha256"] != card["corpus"]["sha256"]:
+        problems.append("the model was trained on another corpus than the one the gate pins")
+    for key, floor in gate.get("floors", {}).items():
+        value = card.get("gate_metrics", {}).get(key)
+        if value is None or value < floor:
+            problems.append(f"{key} = {value} is below its floor {floor}")
+    return problems
+
+
+def pin_gate(card: dict[str, Any], allow_lower: bool = False) -> dict[str, Any]:
+    """Pin floors just under the card's metrics; lowering any floor needs ``allow_lower``."""
+    old = read_gate().get("floors", {})
+    floors = {k: round(v - FLOOR_MARGIN, 3) for k, v in card["gate_metrics"].items()}
+    lowered = [k for k, v in floors.items() if k in old and v < old[k]]
+    if lowered and not allow_lower:
+        raise GateError("pinning would lower the floors of " + ", ".join(lowered)
+                        + "; pass --allow-lower to do it on purpose")
+    gate = {"corpus_sha256": card["corpus"]["sha256"], "model": card["name"],
+            "floors": floors, "note": "floors = held-out metrics of the shipped model minus "
+            f"{FLOOR_MARGIN}; lowering one needs `overclaim train --pin --allow-lower`"}
+    gate_path().write_text(json.dumps(gate, indent=2) + "\n", encoding="utf-8")
+    return gate
