@@ -55,6 +55,8 @@ class Params:
     calibration: str = "sigmoid"
     calibration_folds: int = 5
     context_window: int = 1
+    cue_weight: float = 1.0
+    char_weight: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -94,6 +96,8 @@ def build_pipeline(params: Params = Params()) -> Pipeline:
              list(CONTEXT_COLUMNS)),
         ],
         remainder="drop",
+        transformer_weights={"words": 1.0, "chars": params.char_weight,
+                             "cues": params.cue_weight, "context": params.cue_weight},
     )
     classifier = LogisticRegression(C=params.C, max_iter=500, solver="newton-cg",
                                     class_weight=params.class_weight)
