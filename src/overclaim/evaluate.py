@@ -14,6 +14,7 @@ plain word TF-IDF + logistic regression.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -209,7 +210,8 @@ def choose_thresholds(y_true: np.ndarray, score: np.ndarray,
     review = float(thresholds[reach[-1]]) if len(reach) else float(thresholds[0])
     review = min(review, flag)
     return {
-        "flag": round(flag, 4), "review": round(review, 4),
+        # floored, not rounded: a threshold rounded up would drop the unit it was chosen at
+        "flag": math.floor(flag * 1e4) / 1e4, "review": math.floor(review * 1e4) / 1e4,
         "flag_precision": round(float(precision[best]), 4),
         "flag_recall": round(float(recall[best]), 4),
         "review_recall": round(float(recall[reach[-1]]) if len(reach) else 1.0, 4),

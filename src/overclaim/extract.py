@@ -277,7 +277,7 @@ class Fetcher:
                     raise ExtractError(f"{url} is {content_type}, not an HTML or text page")
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                    raise ExtractError(f"{url} is {declared} bytes, over the cap of {self.max_bytes}")
+                    raise ExtractError(f"{url} is {declared} bytes, over the size cap of {self.max_bytes}")
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)

@@ -1,0 +1,59 @@
+"""Shared fixtures: the shipped scorer, a tiny corpus in a temporary folder, a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from overclaim import corpus
+from overclaim.paths import project_root
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def scorer():
+    from overclaim import Scorer
+
+    return Scorer.load()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path, monkeypatch) -> Path:
+    """A corpus folder with two documents, fully labeled, set as the project home."""
+    root = tmp_path / "home"
+    docs = root / "corpus" / "documents" / "authored"
+    docs.mkdir(parents=True)
+    (root / "models").mkdir()
+    (docs / "a.txt").write_text("Why PRP Works\nPRP repairs knees for good. Call us today.\n",
+                                encoding="utf-8")
+    (docs / "b.txt").write_text("A 2020 trial of 60 adults found no benefit over saline.\n"
+                                "More research is needed.\n", encoding="utf-8")
+    monkeypatch.setenv("OVERCLAIM_HOME", str(root))
+    frame = corpus.template(sorted(docs.glob("*.txt")), "prp-joint", root / "corpus")
+    frame["label"] = ["overclaim", "overclaim", "neutral", "supported", "hedged"]
+    frame["categories"] = ["efficacy", "efficacy", "", "", ""]
+    frame.to_csv(root / "corpus" / "sentences.csv", index=False)
+    return root
+
+
+def copy_model(tmp_path: Path) -> Path:
+    """A copy of the shipped model and card, safe to tamper with."""
+    target = tmp_path / "models"
+    target.mkdir()
+    for name in ("overclaim-default.joblib", "overclaim-default.card.json"):
+        shutil.copy(project_root() / "models" / name, target / name)
+    return target / "overclaim-default.joblib"
+
+
+def read_corpus() -> pd.DataFrame:
+    return corpus.load()

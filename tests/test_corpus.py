@@ -1,0 +1,152 @@
+"""The shipped corpus meets its promises, and validation catches each kind of problem."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from overclaim import corpus
+from overclaim.cli import main
+from overclaim.paths import corpus_dir
+from overclaim.segment import segment
+
+
+@pytest.fixture(scope="module")
+def shipped() -> pd.DataFrame:
+    return corpus.load()
+
+
+def test_shipped_corpus_is_valid(shipped):
+    report = corpus.validate(shipped)
+    assert report.ok, report.problems[:10]
+
+
+def test_sizes_and_spread(shipped):
+    assert len(shipped) >= 3000
+    counts = shipped["label"].value_counts()
+    assert set(counts.index) == set(corpus.LABELS)
+    assert counts.min() >= 300
+    treatments = shipped["treatment"].value_counts()
+    assert len(treatments) >= 20
+    assert treatments.max() <= 0.20 * len(shipped)
+
+
+def test_every_seed_unit_is_labeled(shipped):
+    seeds = sorted((corpus_dir() / "documents" / "seed").glob("*.txt"))
+    assert len(seeds) == 5
+    for path in seeds:
+        doc = path.relative_to(corpus_dir()).as_posix()
+        rows = shipped[shipped["doc"] == doc]
+        units = segment(path.read_text(encoding="utf-8"))
+        assert {(u.start, u.end) for u in units} == set(zip(rows["start"], rows["end"]))
+        assert (rows["source"] == "seed").all()
+
+
+def test_seed_documents_are_unchanged_copies():
+    shared = corpus_dir().parent.parent / "shared" / "seeds"
+    if not shared.is_dir():
+        pytest.skip("../shared/seeds not beside this checkout")
+    for path in shared.glob("*.txt"):
+        assert (corpus_dir() / "documents" / "seed" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_validate_cli_passes(runner):
+    result = runner.invoke(main, ["corpus", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "corpus is valid" in result.output
+
+
+def test_stats_cli_counts(runner, shipped):
+    result = runner.invoke(main, ["corpus", "stats", "--format", "json"])
+    assert result.exit_code == 0
+    counts = json.loads(result.output)
+    assert counts["total"]["units"] == len(shipped)
+    assert sum(counts["label"].values()) == len(shipped)
+
+
+def test_datasheet_counts_are_current(runner):
+    """DATASHEET.md embeds `overclaim corpus stats --format md`; stale counts fail."""
+    datasheet = (corpus_dir() / "DATASHEET.md").read_text(encoding="utf-8")
+    generated = runner.invoke(main, ["corpus", "stats", "--format", "md"]).output.strip()
+    assert generated in datasheet
+
+
+# --- validation catches problems (on a tiny corpus) ---------------------------------
+
+
+def _rows(root):
+    return pd.read_csv(root / "corpus" / "sentences.csv", dtype=str, keep_default_na=False)
+
+
+def _invalid(root, frame, runner) -> str:
+    frame.to_csv(root / "corpus" / "sentences.csv", index=False)
+    result = runner.invoke(main, ["corpus", "validate"])
+    assert result.exit_code == 1
+    return result.output
+
+
+def test_tiny_corpus_is_valid(tiny_corpus, runner):
+    assert runner.invoke(main, ["corpus", "validate"]).exit_code == 0
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f: f.assign(label=f["label"].replace("neutral", "promo")), "is not one of"),
+    (lambda f: f.assign(start=f["start"].astype(int).where(f.index != 0, 1)), "does not match"),
+    (lambda f: f.drop(index=2), "is not labeled"),
+    (lambda f: f.assign(categories=f["categories"].where(f.index != 0, "")), "needs at least one"),
+    (lambda f: f.assign(categories=f["categories"].where(f.index != 3, "efficacy")), "only overclaims"),
+    (lambda f: f.assign(categories=f["categories"].where(f.index != 0, "hype")), "unknown categories"),
+    (lambda f: pd.concat([f, f.iloc[[4]]]), "listed twice"),
+    (lambda f: f.assign(source="seed"), "source must be"),
+])
+def test_validate_reports_problem(tiny_corpus, runner, change, message):
+    output = _invalid(tiny_corpus, change(_rows(tiny_corpus)), runner)
+    assert message in output
+
+
+def test_conflicting_labels_and_near_duplicates(tiny_corpus, runner):
+    docs = tiny_corpus / "corpus" / "documents" / "authored"
+    (docs / "c.txt").write_text("PRP repairs knees for good!\nMore research is needed.\n")
+    extra = corpus.template([docs / "c.txt"], "prp-joint", tiny_corpus / "corpus")
+    extra["label"] = ["overclaim", "neutral"]
+    extra["categories"] = ["efficacy", ""]
+    output = _invalid(tiny_corpus, pd.concat([_rows(tiny_corpus), extra.astype(str)]), runner)
+    assert "near-duplicate" in output
+    assert "conflicting labels" in output
+
+
+def test_missing_corpus_is_a_clean_error(tmp_path, monkeypatch, runner):
+    monkeypatch.setenv("OVERCLAIM_HOME", str(tmp_path))
+    result = runner.invoke(main, ["corpus", "validate"])
+    assert result.exit_code == 1
+    assert "no corpus" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_template_then_add(tiny_corpus, runner, tmp_path):
+    doc = tiny_corpus / "corpus" / "documents" / "authored" / "d.txt"
+    doc.write_text("Ozone Therapy\nOzone is a gas. It is sold as a cure for everything.\n")
+    staged = tmp_path / "d.csv"
+    result = runner.invoke(main, ["corpus", "template", str(doc), "--treatment", "ozone",
+                                  "-o", str(staged)])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(staged, dtype=str, keep_default_na=False)
+    assert rows["text"].tolist() == ["Ozone Therapy", "Ozone is a gas.",
+                                     "It is sold as a cure for everything."]
+    # unlabeled rows are refused and the corpus is left as it was
+    before = (tiny_corpus / "corpus" / "sentences.csv").read_bytes()
+    assert runner.invoke(main, ["corpus", "add", str(staged)]).exit_code == 1
+    assert (tiny_corpus / "corpus" / "sentences.csv").read_bytes() == before
+    rows["label"] = ["neutral", "neutral", "overclaim"]
+    rows["categories"] = ["", "", "efficacy"]
+    rows.to_csv(staged, index=False)
+    assert runner.invoke(main, ["corpus", "add", str(staged), "--dry-run"]).exit_code == 0
+    assert (tiny_corpus / "corpus" / "sentences.csv").read_bytes() == before
+    assert runner.invoke(main, ["corpus", "add", str(staged)]).exit_code == 0
+    assert len(corpus.load()) == 8
+    # the template refuses to overwrite
+    again = runner.invoke(main, ["corpus", "template", str(doc), "--treatment", "ozone",
+                                 "-o", str(staged)])
+    assert again.exit_code == 1 and "not overwriting" in again.output

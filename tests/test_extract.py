@@ -1,0 +1,177 @@
+"""Extraction: saved pages, encodings, bad inputs, and URL fetching against a local server."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from overclaim import extract
+from overclaim.extract import ExtractError
+
+from .conftest import DATA
+
+
+def test_clinic_page_drops_chrome_keeps_headings_and_bullets():
+    document = extract.from_path(DATA / "clinic_page.html")
+    lines = document.text.splitlines()
+    assert "Regrow Your Knee Cartilage Without Surgery" in lines
+    assert "- 93% of our patients report lasting relief" in lines
+    for chrome in ("cookies", "About us", "All rights reserved", "Privacy policy"):
+        assert chrome not in document.text
+    assert document.content_type == "text/html"
+    assert len(document.sha256) == 64
+
+
+def test_declared_charset_is_used():
+    document = extract.from_path(DATA / "latin1_page.html")
+    assert "café" in document.text and "naïve" in document.text
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("caf\u00e9 stem cells".encode("utf-8"), "café stem cells"),
+    (b"\xef\xbb\xbf" + "caf\u00e9".encode("utf-8"), "café"),
+    ("caf\u00e9".encode("utf-16"), "café"),
+    ("Our clinic\u2019s \u201cregenerative\u201d caf\u00e9 \u2014 open daily for all of our patients.".encode("cp1252"),
+     "Our clinic\u2019s \u201cregenerative\u201d caf\u00e9 \u2014 open daily for all of our patients."),
+])
+def test_decode(raw, expected):
+    assert extract.decode(raw) == expected
+
+
+def test_fallback_when_extractor_returns_too_little():
+    html = "<html><body><div>" + "".join(
+        f"<div class='card'>Ozone therapy claim number {i} heals the joints of our patients and is safe for you.</div>" for i in range(30)
+    ) + "</div></body></html>"
+    document = extract.from_bytes(html.encode())
+    assert "Ozone therapy claim number 29 heals the joints of our patients and is safe for you." in document.text
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"", "empty"),
+    (b"   \n\t ", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
+    (("Die Stammzelltherapie ist eine neue Methode, die von vielen Kliniken angeboten wird, "
+      "aber ihre Wirksamkeit ist nicht belegt und die Risiken sind nicht bekannt. Sprechen "
+      "Sie mit Ihrem Arzt über alle Möglichkeiten und lassen Sie sich nicht drängen.").encode(),
+     "English"),
+])
+def test_bad_bytes(raw, message):
+    with pytest.raises(ExtractError, match=message):
+        extract.from_bytes(raw)
+
+
+def test_size_cap_is_checked_before_reading(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 1000)
+    with pytest.raises(ExtractError, match="size cap"):
+        extract.from_path(big, max_bytes=100)
+
+
+def test_missing_and_directory_paths(tmp_path):
+    with pytest.raises(ExtractError, match="no such file"):
+        extract.from_path(tmp_path / "nope.html")
+    with pytest.raises(ExtractError, match="not a regular file"):
+        extract.from_path(tmp_path)
+
+
+def test_iter_files_is_recursive_and_filtered(tmp_path):
+    (tmp_path / "a").mkdir()
+    for name in ("a/page.html", "b.htm", "c.txt", "d.md", "e.pdf", ".hidden.txt"):
+        (tmp_path / name).write_text("x")
+    found = [p.relative_to(tmp_path).as_posix() for p in extract.iter_files(tmp_path)]
+    assert found == ["a/page.html", "b.htm", "c.txt", "d.md"]
+
+
+# --- a local web server (never the internet) --------------------------------------
+
+PAGE = (DATA / "clinic_page.html").read_bytes()
+
+
+class Handler(BaseHTTPRequestHandler):
+    routes = {
+        "/robots.txt": (200, "text/plain", b"User-agent: *\nDisallow: /private\n"),
+        "/page.html": (200, "text/html; charset=utf-8", PAGE),
+        "/private/page.html": (200, "text/html", PAGE),
+        "/image.png": (200, "image/png", b"\x89PNG...."),
+        "/big.html": (200, "text/html", b"<p>" + b"stem cells " * 200_000 + b"</p>"),
+        "/plain.txt": (200, "text/plain", b"PRP cures baldness in every patient, guaranteed."),
+        "/site/a.html": (200, "text/html", b"<html><body><main><p>Our stem cell page one repairs knees "
+                         b"and hips for good, and every patient walks away pain free.</p>"
+                         b"<a href='/site/b.html'>b</a><a href='https://elsewhere.example/x'>x</a>"
+                         b"</main></body></html>"),
+        "/site/b.html": (200, "text/html", b"<html><body><main><p>Page two says that exosomes "
+                         b"rebuild cartilage within weeks and never cause side effects.</p>"
+                         b"<a href='/site/a.html'>a</a></main></body></html>"),
+    }
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+            return
+        status, content_type, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def fetcher():
+    with extract.Fetcher(timeout=5, max_bytes=1_000_000) as f:
+        yield f
+
+
+def test_fetch_page(server, fetcher):
+    document = fetcher.fetch(server + "/page.html")
+    assert "Regrow Your Knee Cartilage Without Surgery" in document.text
+    assert document.source == server + "/page.html"
+
+
+def test_fetch_plain_text(server, fetcher):
+    assert "guaranteed" in fetcher.fetch(server + "/plain.txt").text
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/private/page.html", "robots.txt"),
+    ("/image.png", "not an HTML or text page"),
+    ("/big.html", "size cap"),
+    ("/missing.html", "HTTP 404"),
+    ("/loop", "too many redirects"),
+])
+def test_fetch_refusals(server, fetcher, path, message):
+    with pytest.raises(ExtractError, match=message):
+        fetcher.fetch(server + path)
+
+
+def test_robots_can_be_ignored(server):
+    with extract.Fetcher(respect_robots=False) as fetcher:
+        assert fetcher.fetch(server + "/private/page.html").text
+
+
+def test_unreachable_host_is_a_clean_error():
+    with extract.Fetcher(timeout=2) as fetcher:
+        with pytest.raises(ExtractError, match="cannot fetch|timed out"):
+            fetcher.fetch("http://127.0.0.1:9/nothing-listens-here")
+
+
+def test_crawl_stays_on_site_and_stops_at_limit(server, fetcher):
+    pages = list(fetcher.crawl(server + "/site/a.html", limit=5))
+    assert [url for url, _ in pages] == [server + "/site/a.html", server + "/site/b.html"]
+    assert len(list(fetcher.crawl(server + "/site/a.html", limit=1))) == 1
