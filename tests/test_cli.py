@@ -1,0 +1,167 @@
+"""The CLI end to end, in-process: scan formats, batches with bad inputs, exit codes, help."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import click
+import pytest
+
+from overclaim.cli import main
+from overclaim.paths import corpus_dir
+
+from .conftest import DATA
+
+SEEDS = corpus_dir() / "documents" / "seed"
+PROMOTIONAL = {"002_4e2bdc03b0360f43.txt", "003_7664d97cd8ba6f1f.txt", "004_97bba7b982a2d487.txt"}
+CLINICAL = {"000_d439fb6656c754a9.txt", "001_f209a26381bc3f52.txt"}
+
+
+def _jsonl(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_seed_ranking(runner):
+    """The three promotional or mixed articles rank above the two clinical summaries."""
+    result = runner.invoke(main, ["scan", str(SEEDS), "--format", "jsonl", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    records = _jsonl(result.stdout)
+    ranked = sorted(records, key=lambda r: -r["score"])
+    names = [r["source"].rsplit("/", 1)[-1] for r in ranked]
+    assert set(names[:3]) == PROMOTIONAL and set(names[3:]) == CLINICAL
+
+
+def test_jsonl_record_shape(runner):
+    result = runner.invoke(main, ["scan", str(DATA / "clinic_page.html"), "--format", "jsonl"])
+    record = _jsonl(result.stdout)[0]
+    for key in ("source", "score", "flagged", "passages", "sentences", "error", "model",
+                "categories", "category_scores", "spans", "input_sha256", "options", "scored_at"):
+        assert key in record
+    assert record["error"] is None and record["flagged"] is True
+    assert {"name", "version", "sha256"} <= set(record["model"])
+
+
+def test_table_summary(runner):
+    result = runner.invoke(main, ["scan", str(DATA / "clinic_page.html"),
+                                  str(DATA / "evidence_page.html")])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "clinic_page.html" in lines[1] and "evidence_page.html" in lines[2]
+    assert "flagged units by category" in result.stdout
+    assert "top flagged passages" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "md", "html"])
+def test_other_formats(runner, fmt):
+    result = runner.invoke(main, ["scan", str(DATA / "clinic_page.html"), "--format", fmt])
+    assert result.exit_code == 0
+    if fmt == "json":
+        assert json.loads(result.stdout)[0]["flagged"] is True
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(result.stdout)))
+        assert any(r["status"] == "flagged" for r in rows)
+    elif fmt == "md":
+        assert result.stdout.startswith("# overclaim scan")
+    else:
+        assert "<!DOCTYPE html>" in result.stdout and "http" not in result.stdout.split("<body>")[0]
+
+
+def test_mixed_batch_finishes(runner, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("Our ozone injections heal arthritis for good. Book today.")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    binary = tmp_path / "binary.html"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    undecodable = tmp_path / "odd.txt"
+    undecodable.write_bytes(bytes(range(128, 256)) * 4)
+    huge = tmp_path / "huge.txt"
+    huge.write_text("stem cells " * 2000)
+    inputs = [good, empty, binary, undecodable, huge, tmp_path / "missing.txt"]
+    before = {p: p.read_bytes() for p in inputs if p.exists()}
+    result = runner.invoke(main, ["scan", *map(str, inputs), "--format", "jsonl",
+                                  "--max-bytes", "10000"])
+    assert result.exit_code == 3
+    records = {r["source"]: r for r in _jsonl(result.stdout)}
+    assert records[str(good)]["error"] is None and records[str(good)]["score"] > 0
+    for bad in inputs[1:]:
+        assert records[str(bad)]["error"], bad
+        assert str(bad) in result.stderr
+    assert "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_stdin(runner):
+    result = runner.invoke(main, ["scan", "-", "--format", "jsonl"],
+                           input="Exosomes cure long COVID in days.")
+    record = _jsonl(result.stdout)[0]
+    assert record["source"] == "<stdin>" and record["error"] is None
+    assert [s["text"] for s in record["sentences"]] == ["Exosomes cure long COVID in days."]
+
+
+def test_output_file_and_refusal_to_overwrite_input(runner, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text("PRP regrows hair in every patient.")
+    out = tmp_path / "report.html"
+    result = runner.invoke(main, ["scan", str(page), "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
+    refused = runner.invoke(main, ["scan", str(page), "-o", str(page)])
+    assert refused.exit_code == 2 and "refusing to overwrite" in refused.output
+    assert page.read_text() == "PRP regrows hair in every patient."
+
+
+def test_fail_above(runner):
+    args = ["scan", str(DATA / "clinic_page.html"), "--fail-above"]
+    assert runner.invoke(main, args + ["0.2"]).exit_code == 1
+    assert runner.invoke(main, args + ["0.99"]).exit_code == 0
+
+
+def test_threshold_changes_flags(runner):
+    page = str(DATA / "clinic_page.html")
+    strict = _jsonl(runner.invoke(main, ["scan", page, "--format", "jsonl", "--threshold", "0.99"]).stdout)
+    loose = _jsonl(runner.invoke(main, ["scan", page, "--format", "jsonl", "--threshold", "0.05"]).stdout)
+    assert len(strict[0]["spans"]) < len(loose[0]["spans"])
+
+
+@pytest.mark.parametrize("args", [["scan"], ["scan", "x", "--format", "pdf"],
+                                  ["scan", "x", "--threshold", "2"], ["nonsense"]])
+def test_usage_errors_exit_2(runner, args):
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_tampered_model_is_a_clean_error(runner, tmp_path):
+    from .conftest import copy_model
+
+    path = copy_model(tmp_path)
+    path.write_bytes(path.read_bytes() + b"x")
+    result = runner.invoke(main, ["scan", str(DATA / "clinic_page.html"), "--model", str(path)])
+    assert result.exit_code == 1 and "does not match its card" in result.output
+
+
+def test_folder_boilerplate_counts_once(runner, tmp_path):
+    banner = "Free consultations this month, and our cells heal every joint they touch."
+    for i in range(3):
+        (tmp_path / f"p{i}.txt").write_text(f"{banner}\nOur clinic is on Main Street, door {i}.\n")
+    records = _jsonl(runner.invoke(main, ["scan", str(tmp_path), "--format", "jsonl"]).stdout)
+    repeated = [s["repeated"] for r in records for s in r["sentences"] if s["text"] == banner]
+    assert repeated == [False, True, True]
+    scores = sorted(r["score"] for r in records)
+    assert scores[0] < scores[-1]
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, prefix + (name,))
+
+
+def test_every_command_has_help_and_is_in_readme():
+    readme = (corpus_dir().parent / "README.md").read_text(encoding="utf-8")
+    for path, command in _commands(main):
+        assert command.help, f"{' '.join(path)} has no help text"
+        assert f"overclaim {' '.join(path)}" in readme, f"README does not mention {' '.join(path)}"
