@@ -238,3 +238,49 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
         raise click.exceptions.Exit(1)
     if any(r.error for r in records):
         raise click.exceptions.Exit(3)
+
+
+@corpus_group.command(name="suspects")
+@click.option("--min-confidence", default=0.8, show_default=True, type=click.FloatRange(0, 1),
+              help="Least confidence of the disagreeing prediction.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the list as CSV (refuses to overwrite).")
+def corpus_suspects(min_confidence: float, output: Path | None) -> None:
+    """List units whose held-out prediction confidently disagrees with their label."""
+    from overclaim import grow
+
+    try:
+        table = grow.suspects(corpus.load(), min_confidence=min_confidence)
+    except corpus.CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    if output:
+        if output.exists():
+            raise click.ClickException(f"{output} exists; not overwriting it")
+        table.to_csv(output, index=False)
+    for row in table.itertuples(index=False):
+        click.echo(f"{row.confidence:.2f}  {row.label:>9} -> {row.predicted:<9}  "
+                   f"{row.doc}:{row.start}-{row.end}  {row.text[:90]}")
+    click.echo(f"{len(table)} suspect unit(s)", err=True)
+
+
+@corpus_group.command(name="suggest")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--treatment", required=True, help="Treatment tag for the new units.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV to write; a Label Studio import (.labelstudio.json) and labeling "
+                   "config (.labelstudio.xml) are written beside it.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="Model file.")
+def corpus_suggest(files: tuple[Path, ...], treatment: str, output: Path, model: Path | None) -> None:
+    """Cut new documents into units to label, least-sure first, with the model's guess."""
+    from overclaim import grow
+
+    scorer = _load_scorer(model, None)
+    try:
+        rows = grow.suggest(files, scorer, treatment)
+        csv_path, tasks_path = grow.write_suggestions(rows, output, scorer.bundle.name)
+    except corpus.CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {len(rows)} units to {csv_path} and {tasks_path}; fill in 'label' "
+               "(and 'categories' for overclaims), then run: overclaim corpus add "
+               f"{csv_path}")

@@ -83,6 +83,10 @@ class Scorer:
         units = [Unit(0, len(t), t, "sentence", i) for i, t in enumerate(texts)]
         return self._score_units(units, groups=None)
 
+    def score_units(self, units: Sequence[Unit]) -> list[SentenceResult]:
+        """Score the units of one page (from :func:`overclaim.segment`) with page context."""
+        return self._score_units(list(units), groups=[0] * len(units))
+
     def score(self, text_or_html: str | bytes, source: str = "<text>") -> PageResult:
         """Extract (if HTML), segment, and score one page with neighbours as context."""
         from overclaim import extract
@@ -98,7 +102,7 @@ class Scorer:
     def score_document(self, document) -> PageResult:
         """Score an :class:`overclaim.extract.Document` (what ``extract`` produces)."""
         units = segment(document.text)
-        sentences = self._score_units(units, groups=[0] * len(units)) if units else []
+        sentences = self.score_units(units)
         return PageResult(
             source=document.source, text=document.text, title=document.title,
             score=page_score(sentences), sentences=sentences,

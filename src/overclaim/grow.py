@@ -1,0 +1,132 @@
+"""Growing the corpus: likely label errors, and new units worth labeling first.
+
+``suspects`` lists units whose document-grouped held-out prediction confidently
+disagrees with their label. ``suggest`` cuts new documents into units (every unit,
+since the corpus labels documents whole) ordered by how unsure the model is, as a CSV
+for ``overclaim corpus add`` and a Label Studio import file with pre-annotations.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from overclaim import corpus as corpus_lib
+from overclaim import evaluate as ev
+from overclaim import model as model_lib
+from overclaim.corpus import LABELS
+from overclaim.paths import corpus_dir
+
+#: Label Studio labeling config matching the tasks written by :func:`label_studio_tasks`.
+LABEL_STUDIO_CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Header value="Context: $context"/>
+  <Choices name="label" toName="text" choice="single" showInline="true">
+    <Choice value="overclaim"/><Choice value="hedged"/><Choice value="supported"/><Choice value="neutral"/>
+  </Choices>
+  <Choices name="categories" toName="text" choice="multiple" showInline="true">
+    <Choice value="efficacy"/><Choice value="safety"/><Choice value="superiority"/><Choice value="novelty"/>
+    <Choice value="authority"/><Choice value="testimonial"/><Choice value="statistic"/><Choice value="vague-evidence"/>
+  </Choices>
+</View>
+"""
+
+
+def suspects(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params(),
+             min_confidence: float = 0.8, folds: int = 5) -> pd.DataFrame:
+    """Units whose held-out predicted label differs from their label with high confidence."""
+    frame = ev.corpus_frame(corpus, params.context_window)
+    proba, index = ev.held_out_proba(lambda: model_lib.build_model(params), frame,
+                                     "grouped-cv", folds)
+    predictions = ev.prediction_frame(frame, proba, index)
+    confidence = predictions[[f"p_{label}" for label in LABELS]].max(axis=1)
+    out = predictions.assign(confidence=confidence.round(4))
+    out = out[(out["predicted"] != out["label"]) & (out["confidence"] >= min_confidence)]
+    columns = ["doc", "start", "end", "label", "predicted", "confidence", "text"]
+    return out.sort_values("confidence", ascending=False)[columns].reset_index(drop=True)
+
+
+def suggest(paths: Iterable[Path], scorer, treatment: str,
+            root: Path | None = None) -> pd.DataFrame:
+    """Rows for new documents, least-sure units first, with the model's suggestion.
+
+    Documents outside ``corpus/documents/`` are copied into ``documents/authored/``
+    (never overwriting a different file of the same name) so offsets stay traceable.
+    """
+    base = root or corpus_dir()
+    placed = [_place(Path(p), base) for p in paths]
+    rows = corpus_lib.template(placed, treatment, base)
+    if rows.empty:
+        return rows
+    results = []
+    for doc, group in rows.groupby("doc", sort=False):
+        results.extend(scorer.score_units([_unit(r) for r in group.itertuples(index=False)]))
+    proba = np.array([[r.scores[label] for label in LABELS] for r in results])
+    ordered = np.sort(proba, axis=1)
+    rows["suggested"] = [r.label for r in results]
+    rows["p_overclaim"] = [r.overclaim for r in results]
+    rows["uncertainty"] = np.round(1 - (ordered[:, -1] - ordered[:, -2]), 4)
+    rows["context"] = _contexts(rows)
+    return rows.sort_values("uncertainty", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def label_studio_tasks(rows: pd.DataFrame, model_name: str) -> list[dict]:
+    """Label Studio import tasks with the model's label as a pre-annotation."""
+    tasks = []
+    for row in rows.itertuples(index=False):
+        tasks.append({
+            "data": {"text": row.text, "context": row.context, "doc": row.doc,
+                     "start": int(row.start), "end": int(row.end), "treatment": row.treatment},
+            "meta": {"uncertainty": float(row.uncertainty)},
+            "predictions": [{"model_version": model_name, "score": 1 - float(row.uncertainty),
+                             "result": [{"from_name": "label", "to_name": "text", "type": "choices",
+                                         "value": {"choices": [row.suggested]}}]}],
+        })
+    return tasks
+
+
+def write_suggestions(rows: pd.DataFrame, output: Path, model_name: str) -> tuple[Path, Path]:
+    """The CSV (for ``corpus add`` once labeled) and ``<output>.labelstudio.json`` beside it."""
+    if output.exists():
+        raise corpus_lib.CorpusError(f"{output} exists; not overwriting it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(output, index=False)
+    tasks_path = output.with_suffix(".labelstudio.json")
+    tasks_path.write_text(json.dumps(label_studio_tasks(rows, model_name), indent=1) + "\n",
+                          encoding="utf-8")
+    output.with_suffix(".labelstudio.xml").write_text(LABEL_STUDIO_CONFIG, encoding="utf-8")
+    return output, tasks_path
+
+
+def _place(path: Path, base: Path) -> Path:
+    documents = (base / "documents").resolve()
+    resolved = path.resolve()
+    if documents in resolved.parents:
+        return resolved
+    target = documents / "authored" / path.name
+    if target.exists() and target.read_bytes() != path.read_bytes():
+        raise corpus_lib.CorpusError(f"{target} exists with other content; rename {path.name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    return target
+
+
+def _unit(row):
+    from overclaim.segment import Unit
+
+    return Unit(int(row.start), int(row.end), row.text, row.kind, 0)
+
+
+def _contexts(rows: pd.DataFrame) -> list[str]:
+    texts, docs = rows["text"].tolist(), rows["doc"].tolist()
+    out = []
+    for i in range(len(texts)):
+        before = texts[i - 1] if i > 0 and docs[i - 1] == docs[i] else ""
+        after = texts[i + 1] if i + 1 < len(texts) and docs[i + 1] == docs[i] else ""
+        out.append(f"{before} [...] {after}".strip())
+    return out
