@@ -13,6 +13,7 @@ Loading a model runs code from its joblib file: load only models you trust.
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ import numpy as np
 from overclaim import model as model_lib
 from overclaim.corpus import CATEGORIES, LABELS
 from overclaim.cues import Cue, default_matcher
+from overclaim.fastpath import CompiledModel
 from overclaim.features import unit_frame
 from overclaim.paths import models_dir
 from overclaim.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
@@ -43,8 +45,7 @@ class Scorer:
     def __init__(self, bundle: model_lib.ModelBundle, options: ScoringOptions | None = None):
         self.bundle = bundle
         self.options = options or ScoringOptions()
-        self._matcher = default_matcher()
-        self._feature_names: np.ndarray | None = None
+        self._compiled = CompiledModel(bundle.model, default_matcher())
 
     # --- construction ---------------------------------------------------------------
 
@@ -55,8 +56,10 @@ class Scorer:
         return cls(model_lib.load(model_path), options)
 
     def with_options(self, **changes) -> "Scorer":
-        """A scorer sharing this model with some options changed."""
-        return Scorer(self.bundle, replace(self.options, **changes))
+        """A scorer sharing this model (and its compiled fast path) with some options changed."""
+        clone = copy.copy(self)
+        clone.options = replace(self.options, **changes)
+        return clone
 
     @property
     def flag_threshold(self) -> float:
@@ -139,28 +142,30 @@ class Scorer:
     def _score_units(self, units: list[Unit], groups) -> list[SentenceResult]:
         if not units:
             return []
+        compiled = self._compiled
         texts = [u.text for u in units]
         frame = unit_frame(texts, groups, self.options.context_window)
-        model = self.bundle.model
-        proba = model.predict_proba(frame)
+        unit_cues, cues = compiled.cue_rows(texts)
+        X = compiled.features(texts, frame["prev"].tolist(), frame["next"].tolist(), unit_cues)
+        proba = compiled.label_proba(X)
         overclaim_index = LABELS.index("overclaim")
-        category_proba = model.category_proba(frame) * proba[:, [overclaim_index]]
-        cues = self._matcher.match_many(texts)
-        contributions = self._contributions(frame) if self.options.contributions else None
+        category_proba = compiled.category_proba(texts, unit_cues) * proba[:, [overclaim_index]]
+        top = self.options.contributions
+        contributions = compiled.contributions(X, top) if top else [[] for _ in units]
+        categories = self.bundle.model.categories
         results = []
         for i, unit in enumerate(units):
             p = float(proba[i, overclaim_index])
             status = self._status(p)
             cat_scores = {c: round(float(category_proba[i, j]), 4)
-                          for j, c in enumerate(model.categories) if self._reported(c)}
+                          for j, c in enumerate(categories) if self._reported(c)}
             results.append(SentenceResult(
                 text=unit.text, start=unit.start, end=unit.end, kind=unit.kind,
                 label=LABELS[int(proba[i].argmax())],
                 scores={label: round(float(proba[i, j]), 4) for j, label in enumerate(LABELS)},
                 overclaim=round(p, 4), status=status, cues=cues[i],
                 categories=self._categories(status, cat_scores, cues[i]),
-                category_scores=cat_scores,
-                contributions=contributions[i] if contributions else [],
+                category_scores=cat_scores, contributions=contributions[i],
             ))
         return results
 
@@ -188,25 +193,6 @@ class Scorer:
         reported = [c for c in CATEGORIES if self._reported(c)]
         return {c: max((s.category_scores.get(c, 0.0) for s in sentences if not s.repeated),
                        default=0.0) for c in reported}
-
-    def _contributions(self, frame) -> list[list[dict]]:
-        """Top features pushing each unit towards ``overclaim`` (weight x value), as data."""
-        pipeline = self.bundle.model.pipeline()
-        features, classifier = pipeline[0], pipeline[-1]
-        if self._feature_names is None:
-            self._feature_names = features.get_feature_names_out()
-        X = features.transform(frame).tocsr()
-        coef = classifier.coef_
-        k = list(classifier.classes_).index("overclaim")
-        direction = coef[k] - coef.mean(axis=0)
-        out = []
-        for i in range(X.shape[0]):
-            row = X.getrow(i)
-            weights = row.data * direction[row.indices]
-            top = np.argsort(-weights)[: self.options.contributions]
-            out.append([{"feature": str(self._feature_names[row.indices[j]]),
-                         "weight": round(float(weights[j]), 4)} for j in top if weights[j] > 0])
-        return out
 
 
 def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -> Iterator:
