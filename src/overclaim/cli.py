@@ -284,3 +284,23 @@ def corpus_suggest(files: tuple[Path, ...], treatment: str, output: Path, model:
     click.echo(f"wrote {len(rows)} units to {csv_path} and {tasks_path}; fill in 'label' "
                "(and 'categories' for overclaims), then run: overclaim corpus add "
                f"{csv_path}")
+
+
+@main.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="Model file.")
+@click.option("--allow-urls", is_flag=True,
+              help="Let clients ask the service to fetch public URLs (never private addresses).")
+def serve_command(host: str, port: int, model: Path | None, allow_urls: bool) -> None:
+    """Run the HTTP scoring service (POST /v1/score, /v1/score-batch, GET /healthz, /)."""
+    try:
+        from overclaim import service
+    except ImportError as error:
+        raise click.ClickException(str(error)) from None
+    from overclaim.model import ModelError
+
+    try:
+        service.serve(host=host, port=port, allow_urls=allow_urls, model=model)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from None

@@ -1,0 +1,226 @@
+"""The HTTP service through its public surface, with FastAPI's in-process test client.
+
+No test makes a network request: refused URLs are refused before any fetch, and the one
+test that follows a redirect answers it from a patched transport.
+"""
+
+from __future__ import annotations
+
+import socket
+import warnings
+
+import pytest
+
+pytest.importorskip("fastapi")
+with warnings.catch_warnings():  # starlette's client warns about httpx, which it still uses
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from overclaim import SCHEMA_VERSION, service  # noqa: E402
+from overclaim.corpus import CATEGORIES  # noqa: E402
+from overclaim.extract import ExtractError  # noqa: E402
+
+from .conftest import DATA  # noqa: E402
+
+PROMO = ("Our stem cell injections repair worn cartilage and restore pain-free movement in just "
+         "weeks. It is a safe alternative to surgery with no side effects. Call today to book.")
+CAUTIOUS = ("A 2021 systematic review of 14 trials found that PRP modestly reduced knee pain "
+            "compared with saline at six months. More research is needed.")
+MAX_BYTES = 100_000
+
+
+@pytest.fixture(scope="module")
+def client(scorer):
+    return TestClient(service.create_app(scorer, max_bytes=MAX_BYTES))
+
+
+@pytest.fixture
+def no_fetch(monkeypatch):
+    """Fail the test if anything tries to build a Fetcher."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a URL was fetched")
+
+    monkeypatch.setattr(service, "Fetcher", refuse)
+
+
+def test_score_text(client):
+    response = client.post("/v1/score", json={"text": PROMO})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["schema"] == SCHEMA_VERSION
+    assert data["flagged"] is True and 0 < data["score"] <= 1
+    assert set(data["categories"]) == set(CATEGORIES)
+    assert all(isinstance(v, bool) for v in data["categories"].values())
+    assert all(isinstance(v, float) for v in data["category_scores"].values())
+    span = data["spans"][0]
+    assert {"begin", "end", "score"} <= set(span) and span["begin"] < span["end"]
+    assert "text" not in data
+
+
+def test_score_html_and_include_text(client):
+    html = (DATA / "clinic_page.html").read_text(encoding="utf-8")
+    data = client.post("/v1/score?include_text=true", json={"html": html}).json()
+    assert data["flagged"] and data["source"] == "<html>"
+    assert data["title"]
+    assert "cookies" not in data["text"]  # boilerplate removed
+    units = {s["start"]: s["text"] for s in data["sentences"]}
+    for span in data["spans"]:  # offsets point into the returned text
+        assert data["text"][span["begin"]:span["end"]] == units[span["begin"]]
+
+
+def test_options_apply(client):
+    strict = client.post("/v1/score", json={"text": PROMO, "options": {
+        "flag_threshold": 0.99, "categories": ["safety"], "context_window": 0}}).json()
+    assert strict["flagged"] is False
+    assert strict["options"]["flag_threshold"] == 0.99
+    assert list(strict["categories"]) == ["safety"]
+
+
+def test_batch_keeps_order_and_reports_bad_items(client):
+    items = [{"text": PROMO}, {"text": ""}, {"text": CAUTIOUS},
+             {"text": "x", "html": "<p>x</p>"}, {"url": "https://clinic.example/"}]
+    response = client.post("/v1/score-batch", json={"items": items})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 5
+    assert results[0]["flagged"] is True and results[2]["flagged"] is False
+    assert results[1] == {"error": "empty input", "source": "<text>"}
+    assert "exactly one" in results[3]["error"]
+    assert "--allow-urls" in results[4]["error"]
+    assert results[4]["source"] == "https://clinic.example/"
+
+
+def test_batch_options_and_limit(client):
+    data = client.post("/v1/score-batch", json={
+        "items": [{"text": PROMO}, {"text": PROMO, "options": {"flag_threshold": 0.2}}],
+        "options": {"flag_threshold": 0.99}}).json()["results"]
+    assert [r["options"]["flag_threshold"] for r in data] == [0.99, 0.2]
+    response = client.post("/v1/score-batch", json={"items": [{"text": "a"}] * 101})
+    assert response.status_code == 422
+
+
+def test_healthz(client, scorer):
+    data = client.get("/healthz").json()
+    assert data == {"status": "ok", "model": scorer.model_info()}
+
+
+def test_openapi_and_docs(client):
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/score", "/v1/score-batch", "/healthz"} <= set(spec["paths"])
+    assert spec["info"]["title"] == "overclaim" and spec["info"]["version"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_index_page_is_self_contained(client):
+    response = client.get("/")
+    assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+    assert "/v1/score" in response.text
+    assert "http://" not in response.text and "https://" not in response.text
+
+
+@pytest.mark.parametrize("headers", [{}, {"content-length": str(MAX_BYTES + 1)}])
+def test_oversized_body_is_413(client, headers):
+    body = b'{"text": "' + b"a" * MAX_BYTES + b'"}'
+    response = client.post("/v1/score", content=body,
+                           headers={"content-type": "application/json", **headers})
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+
+
+def test_chunked_oversized_body_is_413(client):
+    def chunks():
+        for _ in range(20):
+            yield b"a" * 10_000
+
+    response = client.post("/v1/score", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"text": ""}, "empty"),
+    ({"text": "   \n  "}, "empty"),
+    ({"text": "a\x00b\x01c\x02" * 20}, "binary"),
+    ({"text": "Die Behandlung mit Stammzellen ist eine neue Methode, die bei vielen Patienten "
+              "mit Schmerzen in den Gelenken und im Rücken eingesetzt wird, aber die Wirkung "
+              "ist noch nicht durch Studien belegt und sollte daher mit Vorsicht betrachtet "
+              "werden."}, "English"),
+    ({"text": PROMO, "html": "<p>x</p>"}, "exactly one"),
+    ({}, "exactly one"),
+    ({"url": "https://clinic.example/"}, "--allow-urls"),
+])
+def test_bad_input_is_400(client, no_fetch, body, words):
+    response = client.post("/v1/score", json=body)
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [
+    {"text": 5}, {"text": PROMO, "extra": 1}, {"text": PROMO, "options": {"flag_threshold": 2}},
+    {"text": PROMO, "options": {"categories": ["nonsense"]}},
+])
+def test_schema_errors_are_422(client, body):
+    response = client.post("/v1/score", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_malformed_json_is_422(client):
+    response = client.post("/v1/score", content=b"{not json",
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/", "http://localhost/", "http://10.0.0.1/",
+                                 "http://[::1]/", "http://169.254.169.254/",
+                                 "http://[::ffff:127.0.0.1]/", "http://0.0.0.0:8080/",
+                                 "http://192.168.1.1/", "http://224.0.0.1/"])
+def test_check_public_url_refuses_non_public(url):
+    with pytest.raises(ExtractError, match="non-public"):
+        service.check_public_url(url)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/", "http:///nohost"])
+def test_check_public_url_refuses_other_schemes(url):
+    with pytest.raises(ExtractError, match="not an http"):
+        service.check_public_url(url)
+
+
+def test_check_public_url_accepts_public(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kw: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))])
+    service.check_public_url("https://clinic.example/knee")
+
+
+def test_allow_urls_app_refuses_loopback(scorer, no_fetch):
+    client = TestClient(service.create_app(scorer, allow_urls=True))
+    response = client.post("/v1/score", json={"url": "http://127.0.0.1:9/admin"})
+    assert response.status_code == 400
+    assert "non-public" in response.json()["detail"]
+
+
+def test_allow_urls_app_refuses_redirect_to_private(scorer, monkeypatch):
+    """A public page that redirects to the metadata address is refused at the redirect."""
+    import httpx
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host == "clinic.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    sent = []
+
+    def answer(self, request):
+        sent.append(str(request.url))
+        assert request.url.host == "clinic.example"
+        return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/"})
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", answer)
+    client = TestClient(service.create_app(scorer, allow_urls=True))
+    response = client.post("/v1/score", json={"url": "http://clinic.example/knee"})
+    assert response.status_code == 400
+    assert "169.254.169.254" in response.json()["detail"]
+    assert all("169.254" not in url for url in sent)

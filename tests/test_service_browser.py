@@ -1,0 +1,83 @@
+"""The service's review page in headless Chromium, served by uvicorn on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+pytest.importorskip("uvicorn")
+
+from overclaim import service  # noqa: E402
+
+from .browser import browser, page  # noqa: E402,F401 (fixtures)
+
+PROMO = ("Regrow your knee cartilage without surgery. Our stem cell injections repair worn "
+         "cartilage and restore pain-free movement in just weeks. Unlike cortisone, which only "
+         "masks the pain, stem cells treat the root cause. It is a safe alternative to surgery "
+         "with no side effects.\n\nWe draw a small amount of bone marrow from your hip under local "
+         "anaesthetic. The procedure takes about two hours. Call 555-0142 to book.")
+
+
+@pytest.fixture(scope="module")
+def base_url(scorer):
+    """The app served by uvicorn in a thread on a free loopback port, until the module ends."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(service.create_app(scorer), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the service did not start")
+        time.sleep(0.1)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_paste_score_and_read_highlights(page, base_url):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(base_url + "/")
+    page.fill("#input", PROMO)
+    page.click("text=Score")
+    page.wait_for_selector("#result:not([hidden])")
+    flagged = page.locator("#text .u.flagged")
+    assert flagged.count() >= 2
+    assert flagged.first.is_visible()
+    assert any("repair worn cartilage" in t for t in flagged.all_inner_texts())
+    # the reason is in the tooltip and beside the highlight
+    assert "P(overclaim)" in flagged.first.get_attribute("title")
+    why = page.locator("#text .why.flagged").first
+    assert why.is_visible() and "P(overclaim)" in why.inner_text()
+    assert "categories:" in why.inner_text()
+    # the page score is shown, and the plain sentences are there unhighlighted
+    assert page.locator("#summary .score").inner_text().startswith("0.")
+    assert "page score" in page.locator("#summary").inner_text()
+    assert "two hours" in page.locator("#text").inner_text()
+    page.screenshot(path="/tmp/service.png", full_page=True)
+    assert all(url.startswith(base_url) for url in requests)
+
+
+def test_empty_input_shows_the_error(page, base_url):
+    page.goto(base_url + "/")
+    page.click("text=Score")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert "empty input" in error.inner_text()
+    assert page.locator("#result").is_hidden()
