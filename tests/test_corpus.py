@@ -150,3 +150,17 @@ def test_template_then_add(tiny_corpus, runner, tmp_path):
     again = runner.invoke(main, ["corpus", "template", str(doc), "--treatment", "ozone",
                                  "-o", str(staged)])
     assert again.exit_code == 1 and "not overwriting" in again.output
+
+
+def test_guideline_examples_are_quoted_exactly(shipped):
+    """Every example in GUIDELINES.md cites a unit of the corpus and quotes its text."""
+    import re
+
+    guidelines = (corpus_dir() / "GUIDELINES.md").read_text(encoding="utf-8")
+    quotes = re.findall(r"“([^”]*)”\s*\(`([^`:]+):(\d+)-(\d+)`\)", guidelines)
+    assert len(quotes) >= 40
+    units = {(r.doc, r.start, r.end): r.text for r in shipped.itertuples()}
+    for quote, doc, start, end in quotes:
+        text = units.get((doc, int(start), int(end)))
+        assert text is not None, f"{doc}:{start}-{end} is not a unit"
+        assert " ".join(text.split()) == " ".join(quote.replace("⏎", " ").split())
