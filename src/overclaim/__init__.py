@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Scorer": "overclaim.scorer",
-    "InputError": "overclaim.scorer",
+    "InputError": "overclaim.extract",
     "ScoringOptions": "overclaim.results",
     "PageResult": "overclaim.results",
     "SentenceResult": "overclaim.results",
@@ -28,7 +28,6 @@ _EXPORTS = {
     "Cue": "overclaim.cues",
     "ModelError": "overclaim.model",
     "ExtractError": "overclaim.extract",
-    "segment": "overclaim.segment",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -38,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from overclaim.extract import ExtractError
     from overclaim.model import ModelError
     from overclaim.results import SCHEMA_VERSION, PageResult, Passage, ScoringOptions, SentenceResult
-    from overclaim.scorer import InputError, Scorer
-    from overclaim.segment import segment
+    from overclaim.extract import InputError
+    from overclaim.scorer import Scorer
 
 
 def __getattr__(name: str) -> Any:

@@ -226,14 +226,19 @@ def choose_thresholds(y_true: np.ndarray, score: np.ndarray,
 
 @dataclass
 class Evaluation:
-    """Results per setting and estimator, plus the grouped-CV predictions of the model."""
+    """Results per setting and estimator, the model's grouped-CV predictions, and the
+    page scores of the seed documents when the model never saw them."""
 
     results: dict[str, dict[str, Metrics]]
     cv_predictions: pd.DataFrame | None = None
+    seed_page_scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {setting: {name: m.to_dict() for name, m in by_name.items()}
-                for setting, by_name in self.results.items()}
+        out: dict[str, Any] = {setting: {name: m.to_dict() for name, m in by_name.items()}
+                               for setting, by_name in self.results.items()}
+        if self.seed_page_scores:
+            out["seed_transfer_page_scores"] = self.seed_page_scores
+        return out
 
 
 def evaluate(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params(),
@@ -243,6 +248,7 @@ def evaluate(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params()
     frame = corpus_frame(corpus, params.context_window)
     results: dict[str, dict[str, Metrics]] = {}
     cv_predictions = None
+    seed_pages: dict[str, float] = {}
     for setting in settings:
         results[setting] = {}
         for name, make in contenders(params).items():
@@ -253,7 +259,18 @@ def evaluate(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params()
             results[setting][name] = metrics(y_true, proba)
             if setting == "grouped-cv" and name == "overclaim":
                 cv_predictions = prediction_frame(frame, proba, index)
-    return Evaluation(results, cv_predictions)
+            if setting == "seed-transfer" and name == "overclaim":
+                seed_pages = page_scores(prediction_frame(frame, proba, index))
+    return Evaluation(results, cv_predictions, seed_pages)
+
+
+def page_scores(predictions: pd.DataFrame) -> dict[str, float]:
+    """Each document's page score from held-out unit probabilities, highest first."""
+    from overclaim.scorer import score_from_probabilities
+
+    scores = {doc: score_from_probabilities(group["p_overclaim"].to_numpy())
+              for doc, group in predictions.groupby("doc")}
+    return dict(sorted(scores.items(), key=lambda item: -item[1]))
 
 
 def prediction_frame(frame: pd.DataFrame, proba: np.ndarray, index: np.ndarray) -> pd.DataFrame:
@@ -279,6 +296,10 @@ def format_table(evaluation: Evaluation) -> str:
                          f"{oc['recall']:>6.3f} {oc['f1']:>6.3f} {m.overclaim['roc_auc']:>6.3f} "
                          f"{m.overclaim['pr_auc']:>6.3f} {m.overclaim['brier']:>6.3f} "
                          f"{m.overclaim['macro_f1']:>6.3f}")
+    if evaluation.seed_page_scores:
+        lines.append("\nseed-transfer page scores (model trained without the seed documents)")
+        for doc, score in evaluation.seed_page_scores.items():
+            lines.append(f"  {score:.3f}  {doc}")
     for setting, by_name in evaluation.results.items():
         m = by_name["overclaim"]
         lines.append(f"\n{setting}: overclaim model, per label")

@@ -36,7 +36,11 @@ _DROP_TAGS = {"script", "style", "noscript", "nav", "footer", "header", "form", 
               "iframe", "template", "button", "select", "option"}
 
 
-class ExtractError(ValueError):
+class InputError(ValueError):
+    """The input cannot be scored (too large, empty, not text); the message says why."""
+
+
+class ExtractError(InputError):
     """An input cannot be turned into text; the message tells the user why."""
 
 
@@ -57,27 +61,44 @@ class Document:
 def from_bytes(raw: bytes, source: str = "<bytes>", max_chars: int = 2_000_000,
                declared_charset: str | None = None, is_html: bool | None = None) -> Document:
     """Decode, detect HTML, extract the main text; raise ExtractError on unusable input."""
-    digest = hashlib.sha256(raw).hexdigest()
+    if len(raw) > 4 * max_chars:
+        raise ExtractError(f"{len(raw)} bytes, over the cap of {4 * max_chars}")
     if not raw.strip():
         raise ExtractError("empty input")
     if _looks_binary(raw):
         raise ExtractError("binary data, not text or HTML")
     html = bool(_HTML_HINT.search(raw[:8192])) if is_html is None else is_html
     text = decode(raw, declared_charset or (_declared_in_html(raw) if html else None))
+    return _document(text, source, hashlib.sha256(raw).hexdigest(), max_chars, html)
+
+
+def from_text(text: str, source: str = "<text>", max_chars: int = 2_000_000,
+              is_html: bool | None = None) -> Document:
+    """Like :func:`from_bytes` for text already decoded (lone surrogates become "?")."""
+    if len(text) > max_chars:
+        raise ExtractError(f"{len(text)} characters, over the cap of {max_chars}")
+    raw = text.encode("utf-8", errors="replace")
+    if not raw.strip():
+        raise ExtractError("empty input")
+    if _looks_binary(raw):
+        raise ExtractError("binary data, not text or HTML")
+    html = bool(_HTML_HINT.search(raw[:8192])) if is_html is None else is_html
+    return _document(raw.decode("utf-8"), source, hashlib.sha256(raw).hexdigest(), max_chars, html)
+
+
+def _document(text: str, source: str, digest: str, max_chars: int, html: bool) -> Document:
     if len(text) > max_chars:
         raise ExtractError(f"{len(text)} characters, over the cap of {max_chars}")
     title = None
     if html:
         text, title = html_to_text(text)
-        content_type = "text/html"
-    else:
-        content_type = "text/plain"
     text = _clean(text)
     if not text.strip():
         raise ExtractError("no readable text found")
     if not looks_english(text):
         raise ExtractError("the text does not look like English; overclaim reads English only")
-    return Document(source=source, text=text, sha256=digest, title=title, content_type=content_type)
+    return Document(source=source, text=text, sha256=digest, title=title,
+                    content_type="text/html" if html else "text/plain")
 
 
 def decode(raw: bytes, declared: str | None = None) -> str:

@@ -136,6 +136,7 @@ class CompiledModel:
         self.cue_weight = weights.get("cues", 1.0)
         self.context_scale = named["context"][-1].scale_
         self.context_weight = weights.get("context", 1.0)
+        self.context_words = _Tfidf.of(named["context_words"], weights.get("context_words", 1.0))
         classifier = pipeline[-1]
         self.coef = np.asarray(classifier.coef_)
         self.coef_t = np.ascontiguousarray(self.coef.T)
@@ -175,7 +176,7 @@ class CompiledModel:
     # --- prediction -----------------------------------------------------------------
 
     def features(self, texts: Sequence[str], prev: Sequence[str], nxt: Sequence[str],
-                 unit_cues: np.ndarray) -> _Rows:
+                 around: Sequence[str], unit_cues: np.ndarray) -> _Rows:
         """The rows of the pipeline's ColumnTransformer.transform (``.to_csr()`` gives it)."""
         context = np.hstack([self._cue_rows_for(prev, texts, unit_cues),
                              self._cue_rows_for(nxt, texts, unit_cues)])
@@ -184,6 +185,7 @@ class CompiledModel:
             self.chars.rows(texts),
             _Rows.dense((unit_cues / self.cue_scale) * self.cue_weight),
             _Rows.dense((context / self.context_scale) * self.context_weight),
+            self.context_words.rows(around),
         ])
 
     def _cue_rows_for(self, column: Sequence[str], texts: Sequence[str],

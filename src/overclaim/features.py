@@ -2,7 +2,7 @@
 
 The model's input is a DataFrame with one row per unit and the columns
 ``text`` (the unit), ``prev`` and ``next`` (the neighbouring units of the same
-page, joined, empty at the edges). :func:`unit_frame` builds it the same way for
+page, joined, empty at the edges) and ``context`` (both neighbours together). :func:`unit_frame` builds it the same way for
 training and for scoring, so a unit is always seen with the context it had.
 
 Why claim structure: "Stem cells may help regenerate your discs" and "Stem cells
@@ -40,7 +40,7 @@ def unit_frame(texts: Sequence[str], groups: Sequence | None = None, window: int
     the units are treated as unrelated sentences and get no context.
     """
     texts = [str(t) for t in texts]
-    frame = pd.DataFrame({"text": texts, "prev": "", "next": ""})
+    frame = pd.DataFrame({"text": texts, "prev": "", "next": "", "context": ""})
     if groups is None or window <= 0:
         return frame
     groups = list(groups)
@@ -53,6 +53,7 @@ def unit_frame(texts: Sequence[str], groups: Sequence | None = None, window: int
         nxt.append(" ".join(after))
     frame["prev"] = prev
     frame["next"] = nxt
+    frame["context"] = [f"{a} {b}" for a, b in zip(prev, nxt)]
     return frame
 
 

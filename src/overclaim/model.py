@@ -57,6 +57,7 @@ class Params:
     context_window: int = 1
     cue_weight: float = 1.0
     char_weight: float = 1.0
+    context_words_weight: float = 0.7
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -83,7 +84,11 @@ class DocumentKFold(GroupKFold):
 
 
 def build_pipeline(params: Params = Params()) -> Pipeline:
-    """The uncalibrated pipeline: features -> multinomial logistic regression."""
+    """The uncalibrated pipeline: features -> multinomial logistic regression.
+
+    Features: word and character n-grams of the unit, its cue counts and claim
+    structure, the same cue features of its neighbours, and the words around it.
+    """
     features = ColumnTransformer(
         [
             ("words", TfidfVectorizer(ngram_range=params.word_ngrams, min_df=params.min_df,
@@ -94,10 +99,13 @@ def build_pipeline(params: Params = Params()) -> Pipeline:
             ("cues", Pipeline([("match", CueFeatures()), ("scale", MaxAbsScaler())]), "text"),
             ("context", Pipeline([("match", ContextFeatures()), ("scale", MaxAbsScaler())]),
              list(CONTEXT_COLUMNS)),
+            ("context_words", TfidfVectorizer(min_df=params.min_df, sublinear_tf=True),
+             "context"),
         ],
         remainder="drop",
         transformer_weights={"words": 1.0, "chars": params.char_weight,
-                             "cues": params.cue_weight, "context": params.cue_weight},
+                             "cues": params.cue_weight, "context": params.cue_weight,
+                             "context_words": params.context_words_weight},
     )
     classifier = LogisticRegression(C=params.C, max_iter=500, solver="newton-cg",
                                     class_weight=params.class_weight)

@@ -22,9 +22,11 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from overclaim import extract
 from overclaim import model as model_lib
 from overclaim.corpus import CATEGORIES, LABELS
 from overclaim.cues import Cue, default_matcher
+from overclaim.extract import InputError
 from overclaim.fastpath import CompiledModel
 from overclaim.features import unit_frame
 from overclaim.paths import models_dir
@@ -33,10 +35,6 @@ from overclaim.segment import Unit, segment
 
 #: How many of a page's highest overclaim probabilities make its "peak".
 PEAK_UNITS = 3
-
-
-class InputError(ValueError):
-    """The input cannot be scored (empty, too large, not text); the message says why."""
 
 
 class Scorer:
@@ -91,15 +89,21 @@ class Scorer:
         return self._score_units(list(units), groups=[0] * len(units))
 
     def score(self, text_or_html: str | bytes, source: str = "<text>") -> PageResult:
-        """Extract (if HTML), segment, and score one page with neighbours as context."""
-        from overclaim import extract
+        """Extract (if HTML), segment, and score one page with neighbours as context.
 
-        raw = text_or_html.encode("utf-8", "surrogatepass") if isinstance(text_or_html, str) \
-            else bytes(text_or_html)
-        if len(raw) > self.options.max_chars * 4:
-            raise InputError(f"input is {len(raw)} bytes, over the cap of "
-                             f"{self.options.max_chars * 4}")
-        document = extract.from_bytes(raw, source=source, max_chars=self.options.max_chars)
+        Raises :class:`InputError` (a ``ValueError``) for input that cannot be scored:
+        over the size cap, empty, binary, undecodable or not English.
+        """
+        is_text = isinstance(text_or_html, str)
+        limit = self.options.max_chars * (1 if is_text else 4)
+        if len(text_or_html) > limit:  # checked before any work
+            unit = "characters" if is_text else "bytes"
+            raise InputError(f"input is {len(text_or_html)} {unit}, over the cap of {limit} {unit}")
+        cap = self.options.max_chars
+        if is_text:
+            document = extract.from_text(text_or_html, source=source, max_chars=cap)
+        else:
+            document = extract.from_bytes(bytes(text_or_html), source=source, max_chars=cap)
         return self.score_document(document)
 
     def score_document(self, document) -> PageResult:
@@ -146,7 +150,8 @@ class Scorer:
         texts = [u.text for u in units]
         frame = unit_frame(texts, groups, self.options.context_window)
         unit_cues, cues = compiled.cue_rows(texts)
-        X = compiled.features(texts, frame["prev"].tolist(), frame["next"].tolist(), unit_cues)
+        X = compiled.features(texts, frame["prev"].tolist(), frame["next"].tolist(),
+                              frame["context"].tolist(), unit_cues)
         proba = compiled.label_proba(X)
         overclaim_index = LABELS.index("overclaim")
         category_proba = compiled.category_proba(texts, unit_cues) * proba[:, [overclaim_index]]
@@ -213,21 +218,24 @@ def default_model_path() -> Path:
 
 
 def page_score(sentences: list[SentenceResult]) -> float:
-    """How much a page overclaims, in [0, 1]: sqrt(peak x density).
+    """How much a page overclaims, in [0, 1]; repeated boilerplate is left out."""
+    return score_from_probabilities([s.overclaim for s in sentences if not s.repeated])
 
-    ``peak`` is the mean of the page's highest overclaim probabilities (up to
-    :data:`PEAK_UNITS`): how strong its worst claims are. ``density`` is the mean
-    overclaim probability over all its units: how much of the page is claim. The
-    geometric mean ranks a page of wall-to-wall promotion above a careful article
-    with one bad sentence, and above a long page of harmless text. Boilerplate
-    repeated across a site (``repeated``) is left out.
+
+def score_from_probabilities(probabilities: Sequence[float]) -> float:
+    """sqrt(peak x density) over a page's unit overclaim probabilities.
+
+    ``peak`` is the mean of the page's highest probabilities (up to
+    :data:`PEAK_UNITS`): how strong its worst claims are. ``density`` is the mean over
+    all its units: how much of the page is claim. The geometric mean ranks a page of
+    wall-to-wall promotion above a careful article with one bad sentence, and above a
+    long page of harmless text.
     """
-    values = np.array([s.overclaim for s in sentences if not s.repeated])
+    values = np.asarray(probabilities, dtype=float)
     if values.size == 0:
         return 0.0
     peak = float(np.sort(values)[-PEAK_UNITS:].mean())
-    density = float(values.mean())
-    return round(float(np.sqrt(peak * density)), 4)
+    return round(float(np.sqrt(peak * values.mean())), 4)
 
 
 def passages(text: str, sentences: list[SentenceResult]) -> list[Passage]:

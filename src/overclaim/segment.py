@@ -13,7 +13,8 @@ model download) for abbreviations and decimals, and a few rules on top:
    next token starts a new sentence (a capital, a digit, an opening quote).
 
 Every unit satisfies ``text == document[start:end]``; bullet markers and
-surrounding whitespace are left out of the unit.
+surrounding whitespace are left out of the unit, and stretches with no letter or digit
+(rules like "###", runs of punctuation) are not units at all.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _LINE = re.compile(r"[^\n]*\n?")
 _FINAL_PUNCT = re.compile(r"[.!?…:;]['\"”’)\]]*\s*(?:\[?\d{1,3}\]?(?:,\s*\d{1,3})*)?\s*$")
 _SENTENCE_END = re.compile(r"[.!?…]+|\.\.\.")
 _CITATION_NUMBER = re.compile(r"\d{1,3}")
+_HAS_WORD = re.compile(r"[^\W_]")
 _CLOSERS = {'"', "”", "’", "'", ")", "]", "»"}
 _OPENERS = {'"', "“", "‘", "'", "(", "[", "«", "¿", "¡"}
 # Words that end in a period without ending the sentence ("et al.", "approx. 5").
@@ -131,11 +133,12 @@ def _looks_like_heading(chunk: str) -> bool:
 
 
 def _units(text: str, spans: list[tuple[int, int]], kind: UnitKind, block: int) -> list[Unit]:
+    """Units of the spans, trimmed; a span without a letter or digit says nothing and is dropped."""
     units = []
     for a, b in spans:
         for c, d in _cap_length(text, a, b):
             c, d = _trim(text, c, d)
-            if d > c:
+            if d > c and _HAS_WORD.search(text, c, d):
                 units.append(Unit(c, d, text[c:d], kind, block))
     return units
 

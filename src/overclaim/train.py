@@ -154,14 +154,19 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         "| setting | estimator | n | overclaim P | R | F1 | ROC-AUC | PR-AUC | Brier | macro F1 |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for setting, by_name in card["metrics"].items():
+    for setting, by_name in _settings(card).items():
         for name, m in by_name.items():
             oc, o = m["per_label"]["overclaim"], m["overclaim"]
             lines.append(f"| {setting} | {name} | {m['n']} | {oc['precision']:.3f} | "
                          f"{oc['recall']:.3f} | {oc['f1']:.3f} | {o['roc_auc']:.3f} | "
                          f"{o['pr_auc']:.3f} | {o['brier']:.3f} | {o['macro_f1']:.3f} |")
+    pages = card["metrics"].get("seed_transfer_page_scores")
+    if pages:
+        lines += ["", "Page scores of the five seed documents from the seed-transfer model "
+                  "(trained without them):", ""]
+        lines += [f"- {score:.3f} `{doc}`" for doc, score in pages.items()]
     lines += ["", "## Per-label results of the model", ""]
-    for setting, by_name in card["metrics"].items():
+    for setting, by_name in _settings(card).items():
         m = by_name["overclaim"]
         lines.append(f"**{setting}**")
         lines.append("")
@@ -173,6 +178,10 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         lines.append("")
     lines += ["## Limitations", ""] + [f"- {item}" for item in card["limitations"]]
     return "\n".join(lines) + "\n"
+
+
+def _settings(card: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in card["metrics"].items() if k in ev.SETTINGS}
 
 
 # --- quality gate ---------------------------------------------------------------------
