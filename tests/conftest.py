@@ -57,3 +57,7 @@ def copy_model(tmp_path: Path) -> Path:
 
 def read_corpus() -> pd.DataFrame:
     return corpus.load()
+
+
+# Browser fixtures live in tests/browser.py; registered here once for every module.
+from .browser import browser, page  # noqa: E402,F401

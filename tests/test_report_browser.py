@@ -6,7 +6,6 @@ import pytest
 
 from overclaim.cli import main
 
-from .browser import browser, page  # noqa: F401 (fixtures)
 from .conftest import DATA
 
 

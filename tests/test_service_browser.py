@@ -13,7 +13,6 @@ pytest.importorskip("uvicorn")
 
 from overclaim import service  # noqa: E402
 
-from .browser import browser, page  # noqa: E402,F401 (fixtures)
 
 PROMO = ("Regrow your knee cartilage without surgery. Our stem cell injections repair worn "
          "cartilage and restore pain-free movement in just weeks. Unlike cortisone, which only "
