@@ -126,7 +126,9 @@ def test_threshold_changes_flags(runner):
 
 
 @pytest.mark.parametrize("args", [["scan"], ["scan", "x", "--format", "pdf"],
-                                  ["scan", "x", "--threshold", "2"], ["nonsense"]])
+                                  ["scan", "x", "--threshold", "2"], ["nonsense"],
+                                  ["scan", "x", "--category-threshold", "hype=0.2"],
+                                  ["scan", "x", "--category-threshold", "safety=high"]])
 def test_usage_errors_exit_2(runner, args):
     result = runner.invoke(main, args)
     assert result.exit_code == 2

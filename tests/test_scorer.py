@@ -184,3 +184,13 @@ def test_fast_path_gives_reference_scores(scorer):
     got_categories = np.array([[r.category_scores[c] for c in scorer.bundle.model.categories]
                                for r in fast])
     np.testing.assert_allclose(got_categories, category.round(4), atol=1e-4)
+
+
+def test_category_thresholds_flag_sooner(scorer):
+    text = ["It is gentle, natural and has no side effects."]
+    plain = scorer.with_options(flag_threshold=0.999).score_sentences(text)[0]
+    assert plain.status != "flagged"
+    safety = plain.category_scores["safety"]
+    sooner = scorer.with_options(flag_threshold=0.999,
+                                 category_thresholds={"safety": safety / 2})
+    assert sooner.score_sentences(text)[0].status == "flagged"

@@ -49,22 +49,24 @@ def corpus_validate() -> None:
 
 @corpus_group.command(name="stats")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table",
-              help="Plain table, JSON, or Markdown (used for DATASHEET.md).")
-def corpus_stats(fmt: str) -> None:
+              help="Plain table, JSON, or Markdown.")
+@click.option("--update-datasheet", is_flag=True,
+              help="Rewrite the generated counts block of corpus/DATASHEET.md.")
+def corpus_stats(fmt: str, update_datasheet: bool) -> None:
     """Count units by label, source, treatment, category and kind."""
     try:
         counts = corpus.stats(corpus.load())
+        if update_datasheet:
+            path = corpus.update_datasheet(counts)
+            click.echo(f"updated the counts in {path}", err=True)
     except corpus.CorpusError as error:
         raise click.ClickException(str(error)) from None
     if fmt == "json":
         click.echo(json.dumps(counts, indent=2))
-        return
-    for section, values in counts.items():
-        if fmt == "md":
-            click.echo(f"\n| {section} | units |\n|---|---:|")
-            for key, value in values.items():
-                click.echo(f"| {key} | {value} |")
-        else:
+    elif fmt == "md":
+        click.echo(corpus.stats_markdown(counts))
+    else:
+        for section, values in counts.items():
             click.echo(f"\n{section}")
             for key, value in values.items():
                 click.echo(f"  {key:<28} {value:>6}")
@@ -164,11 +166,26 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
 
 
 def _scoring_options(threshold: float | None, review: float | None, categories: tuple[str, ...],
-                     context: int):
+                     context: int, category_thresholds: tuple[str, ...] = ()):
     from overclaim.results import ScoringOptions
 
     return ScoringOptions(flag_threshold=threshold, review_threshold=review,
-                          categories=categories or None, context_window=context)
+                          categories=categories or None, context_window=context,
+                          category_thresholds=dict(_category_threshold(v)
+                                                   for v in category_thresholds))
+
+
+def _category_threshold(value: str) -> tuple[str, float]:
+    name, _, number = value.partition("=")
+    try:
+        threshold = float(number)
+    except ValueError:
+        threshold = -1.0
+    if name not in corpus.CATEGORIES or not 0 <= threshold <= 1:
+        raise click.BadParameter(f"{value!r}: expected CATEGORY=NUMBER with a category of "
+                                 f"{', '.join(corpus.CATEGORIES)} and a number in [0, 1]",
+                                 param_hint="--category-threshold")
+    return name, threshold
 
 
 def _load_scorer(model: Path | None, options):
@@ -195,6 +212,8 @@ def _load_scorer(model: Path | None, options):
 @click.option("--review-threshold", type=click.FloatRange(0, 1), help="Review threshold.")
 @click.option("--category", "categories", multiple=True,
               type=click.Choice(list(corpus.CATEGORIES)), help="Report only these categories.")
+@click.option("--category-threshold", "category_thresholds", multiple=True, metavar="CAT=P",
+              help="Also flag units whose score for a category reaches P (repeatable).")
 @click.option("--context", default=1, show_default=True, type=click.IntRange(0, 5),
               help="Neighbouring units on each side used as context.")
 @click.option("--fail-above", type=click.FloatRange(0, 1),
@@ -207,7 +226,8 @@ def _load_scorer(model: Path | None, options):
 @click.option("--top", default=10, show_default=True, help="Passages shown in summaries.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def scan_command(inputs, urls_file, fmt, output, model, threshold, review_threshold, categories,
-                 context, fail_above, crawl, timeout, max_bytes, ignore_robots, top, no_progress):
+                 category_thresholds, context, fail_above, crawl, timeout, max_bytes,
+                 ignore_robots, top, no_progress):
     """Score pages (files, folders, URLs, or - for stdin) and report flagged passages."""
     from tqdm import tqdm
 
@@ -218,7 +238,8 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
         raise click.UsageError("give at least one file, folder, URL, '-' or --urls FILE")
     if output is not None and output.resolve() in {Path(i).resolve() for i in inputs if i != "-"}:
         raise click.UsageError(f"{output} is one of the inputs; refusing to overwrite it")
-    scorer = _load_scorer(model, _scoring_options(threshold, review_threshold, categories, context))
+    scorer = _load_scorer(model, _scoring_options(threshold, review_threshold, categories, context,
+                                                  category_thresholds))
     total = len(plan(list(inputs), urls_file))
     with tqdm(total=total, unit="page", disable=no_progress or total < 2, file=sys.stderr) as bar:
         records = scan(list(inputs), scorer, urls_file,

@@ -255,3 +255,28 @@ def stats(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
         "kind": frame["kind"].value_counts().to_dict(),
         "documents by source": frame.drop_duplicates("doc")["source"].value_counts().to_dict(),
     }
+
+
+def stats_markdown(counts: dict[str, dict[str, int]]) -> str:
+    """The counts as Markdown tables (the generated block of DATASHEET.md)."""
+    lines: list[str] = []
+    for section, values in counts.items():
+        lines += ["", f"| {section} | units |", "|---|---:|"]
+        lines += [f"| {key} | {value} |" for key, value in values.items()]
+    return "\n".join(lines).strip()
+
+
+DATASHEET_START, DATASHEET_END = "<!-- stats:start -->", "<!-- stats:end -->"
+
+
+def update_datasheet(counts: dict[str, dict[str, int]], root: Path | None = None) -> Path:
+    """Replace the block between the stats markers of DATASHEET.md with fresh counts."""
+    path = (root or corpus_dir()) / "DATASHEET.md"
+    text = path.read_text(encoding="utf-8")
+    if DATASHEET_START not in text or DATASHEET_END not in text:
+        raise CorpusError(f"{path} has no {DATASHEET_START} ... {DATASHEET_END} block")
+    head, rest = text.split(DATASHEET_START, 1)
+    _, tail = rest.split(DATASHEET_END, 1)
+    path.write_text(f"{head}{DATASHEET_START}\n{stats_markdown(counts)}\n{DATASHEET_END}{tail}",
+                    encoding="utf-8")
+    return path

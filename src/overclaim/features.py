@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from overclaim.cues import default_matcher
 
@@ -141,20 +141,20 @@ class ContextFeatures(TransformerMixin, BaseEstimator):
         self.cues_dir = cues_dir
 
     def fit(self, X, y=None):
-        columns = _as_columns(X)
-        self.n_context_ = len(columns)
+        validate_data(self, X, dtype=object, ensure_all_finite=False, reset=True)
         return self
 
     def transform(self, X):
-        check_is_fitted(self, "n_context_")
-        columns = _as_columns(X)
-        if len(columns) != self.n_context_:
-            raise ValueError(f"expected {self.n_context_} context columns, got {len(columns)}")
-        return np.hstack([cue_vectors(column, self.cues_dir) for column in columns])
+        check_is_fitted(self, "n_features_in_")
+        array = validate_data(self, X, dtype=object, ensure_all_finite=False, reset=False)
+        return np.hstack([cue_vectors(column, self.cues_dir) for column in _as_columns(array)])
 
     def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self, "n_context_")
-        names = input_features if input_features is not None else CONTEXT_COLUMNS[: self.n_context_]
+        check_is_fitted(self, "n_features_in_")
+        if input_features is None:
+            input_features = getattr(self, "feature_names_in_",
+                                     CONTEXT_COLUMNS[: self.n_features_in_])
+        names = input_features
         base = cue_feature_names(self.cues_dir)
         return np.asarray([f"{side}:{name}" for side in names for name in base], dtype=object)
 

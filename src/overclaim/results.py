@@ -22,8 +22,9 @@ class ScoringOptions:
     """Options shared by the library and the CLI (``overclaim scan`` builds one from flags).
 
     ``flag_threshold``/``review_threshold`` default to the model card's values.
-    ``category_thresholds`` flags a unit for a category when
-    P(overclaim) x P(category | overclaim) reaches the given value.
+    ``category_thresholds`` also flags a unit when its score for a category,
+    P(overclaim) x P(category | overclaim), reaches that category's value (say, flag
+    safety claims sooner than others).
     ``categories`` limits which categories are reported (default: all).
     """
 

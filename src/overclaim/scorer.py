@@ -14,6 +14,7 @@ Loading a model runs code from its joblib file: load only models you trust.
 from __future__ import annotations
 
 import copy
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -114,7 +115,7 @@ class Scorer:
             source=document.source, text=document.text, title=document.title,
             score=page_score(sentences), sentences=sentences,
             passages=passages(document.text, sentences),
-            category_scores=self._page_category_scores(sentences),
+            category_scores=self.page_category_scores(sentences),
             model=self.model_info(), options=self.options.to_dict(),
             input_sha256=document.sha256,
             scored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -133,7 +134,7 @@ class Scorer:
         """Score a text column of a pandas DataFrame; returns a copy with result columns."""
         if column not in frame.columns:
             raise KeyError(f"no column {column!r} in the frame")
-        results = list(self.score_many(frame[column].astype(str).tolist()))
+        results = list(self.score_many(frame[column].fillna("").astype(str).tolist()))
         out = frame.copy()
         out["overclaim_score"] = [r.score for r in results]
         out["overclaim_flagged"] = [r.flagged for r in results]
@@ -161,9 +162,9 @@ class Scorer:
         results = []
         for i, unit in enumerate(units):
             p = float(proba[i, overclaim_index])
-            status = self._status(p)
             cat_scores = {c: round(float(category_proba[i, j]), 4)
                           for j, c in enumerate(categories) if self._reported(c)}
+            status = self._status(p, cat_scores)
             results.append(SentenceResult(
                 text=unit.text, start=unit.start, end=unit.end, kind=unit.kind,
                 label=LABELS[int(proba[i].argmax())],
@@ -174,8 +175,11 @@ class Scorer:
             ))
         return results
 
-    def _status(self, p: float) -> Status:
-        if p >= self.flag_threshold:
+    def _status(self, p: float, cat_scores: dict[str, float]) -> Status:
+        """Flagged at the flag threshold, or when a category reaches its own threshold."""
+        per_category = self.options.category_thresholds
+        if p >= self.flag_threshold or any(
+                cat_scores.get(c, 0.0) >= t for c, t in per_category.items()):
             return "flagged"
         if p >= self.review_threshold:
             return "review"
@@ -194,7 +198,8 @@ class Scorer:
         cue_categories = {c.category for c in cues if c.category in cat_scores}
         return sorted(set(chosen) | cue_categories, key=lambda c: -cat_scores[c])
 
-    def _page_category_scores(self, sentences: list[SentenceResult]) -> dict[str, float]:
+    def page_category_scores(self, sentences: list[SentenceResult]) -> dict[str, float]:
+        """Per category, the highest unit score on the page (boilerplate repeats left out)."""
         reported = [c for c in CATEGORIES if self._reported(c)]
         return {c: max((s.category_scores.get(c, 0.0) for s in sentences if not s.repeated),
                        default=0.0) for c in reported}
@@ -202,8 +207,6 @@ class Scorer:
 
 def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -> Iterator:
     """Map in order while holding at most ``window`` pending results (streams long inputs)."""
-    from collections import deque
-
     pending: deque = deque()
     for item in items:
         pending.append(pool.submit(function, item))

@@ -52,6 +52,8 @@ class Options(BaseModel):
     categories: list[Category] | None = Field(None, description="report only these categories")
     context_window: int | None = Field(None, ge=0, le=5,
                                        description="neighbouring units on each side used as context")
+    category_thresholds: dict[Category, float] | None = Field(
+        None, description="also flag a unit when its score for a category reaches this value")
 
 
 class ScoreRequest(BaseModel):

@@ -65,7 +65,7 @@ class OverclaimComponent:
         doc._.overclaim = PageResult(
             source="<spacy>", text=doc.text, score=page_score(results), sentences=results,
             passages=passages(doc.text, results),
-            category_scores=self.scorer._page_category_scores(results),
+            category_scores=self.scorer.page_category_scores(results),
             model=self.scorer.model_info(), options=self.scorer.options.to_dict(),
             input_sha256=sha256(doc.text.encode("utf-8", "surrogatepass")).hexdigest(),
             scored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
