@@ -50,7 +50,8 @@ def copy_model(tmp_path: Path) -> Path:
     """A copy of the shipped model and card, safe to tamper with."""
     target = tmp_path / "models"
     target.mkdir()
-    for name in ("overclaim-default.joblib", "overclaim-default.card.json"):
+    for name in ("overclaim-default.joblib", "overclaim-default.fast.pkl",
+                 "overclaim-default.card.json"):
         shutil.copy(project_root() / "models" / name, target / name)
     return target / "overclaim-default.joblib"
 

@@ -10,6 +10,7 @@ import pytest
 
 from overclaim import Scorer, corpus
 from overclaim import evaluate as ev
+from overclaim import artifact
 from overclaim import model as model_lib
 from overclaim import train
 from overclaim.scorer import default_model_path
@@ -18,7 +19,7 @@ from .conftest import copy_model
 
 
 def test_shipped_model_loads_and_matches_card():
-    bundle = model_lib.load(default_model_path())
+    bundle = artifact.load(default_model_path())
     assert bundle.sha256 == bundle.card["sha256"]
     assert list(bundle.card["labels"]) == list(corpus.LABELS)
     assert 0 < bundle.thresholds["review"] <= bundle.thresholds["flag"] < 1
@@ -29,20 +30,28 @@ def test_tampered_model_is_refused(tmp_path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(model_lib.ModelError, match="does not match its card"):
+    with pytest.raises(artifact.ModelError, match="does not match its card"):
+        Scorer.load(path)
+
+
+def test_tampered_fast_model_is_refused(tmp_path):
+    path = copy_model(tmp_path)
+    fast = artifact.fast_path(path)
+    fast.write_bytes(fast.read_bytes() + b"\0")
+    with pytest.raises(artifact.ModelError, match="fast.pkl does not match its card"):
         Scorer.load(path)
 
 
 def test_missing_card_is_refused(tmp_path):
     path = copy_model(tmp_path)
-    model_lib.card_path(path).unlink()
-    with pytest.raises(model_lib.ModelError, match="no card"):
+    artifact.card_path(path).unlink()
+    with pytest.raises(artifact.ModelError, match="no card"):
         Scorer.load(path)
 
 
 def test_other_sklearn_version_warns(tmp_path):
     path = copy_model(tmp_path)
-    card_file = model_lib.card_path(path)
+    card_file = artifact.card_path(path)
     card = json.loads(card_file.read_text())
     card["versions"]["scikit-learn"] = "0.0.1"
     card_file.write_text(json.dumps(card))
@@ -51,7 +60,7 @@ def test_other_sklearn_version_warns(tmp_path):
 
 
 def test_card_records_provenance():
-    card = model_lib.load(default_model_path()).card
+    card = artifact.load(default_model_path()).card
     for key in ("corpus", "code_version", "versions", "params", "thresholds", "metrics",
                 "intended_use", "limitations"):
         assert card[key]
@@ -63,7 +72,7 @@ def test_card_records_provenance():
 
 def test_quality_gate():
     """The shipped model meets the pinned floors, on the corpus the gate pins."""
-    card = model_lib.load(default_model_path()).card
+    card = artifact.load(default_model_path()).card
     gate = train.read_gate()
     assert gate["floors"], "no floors pinned"
     assert gate["corpus_sha256"] == corpus.corpus_hash(), (
@@ -85,7 +94,7 @@ def test_gate_refuses_lower_floors_without_flag(tmp_path, monkeypatch):
 
 def test_training_reproduces_shipped_predictions():
     """Fitting again on the same corpus and settings gives the shipped model's predictions."""
-    bundle = model_lib.load(default_model_path())
+    bundle = artifact.load(default_model_path())
     frame = ev.corpus_frame(corpus.load(), bundle.model.params.context_window)
     categories = [corpus.split_categories(c) for c in corpus.load()["categories"]]
     with warnings.catch_warnings():

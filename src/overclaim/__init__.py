@@ -26,7 +26,7 @@ _EXPORTS = {
     "Passage": "overclaim.results",
     "SCHEMA_VERSION": "overclaim.results",
     "Cue": "overclaim.cues",
-    "ModelError": "overclaim.model",
+    "ModelError": "overclaim.artifact",
     "ExtractError": "overclaim.extract",
 }
 
@@ -35,7 +35,7 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from overclaim.cues import Cue
     from overclaim.extract import ExtractError
-    from overclaim.model import ModelError
+    from overclaim.artifact import ModelError
     from overclaim.results import SCHEMA_VERSION, PageResult, Passage, ScoringOptions, SentenceResult
     from overclaim.extract import InputError
     from overclaim.scorer import Scorer

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from overclaim import corpus
+from overclaim.labels import CATEGORIES
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +28,8 @@ def corpus_group() -> None:
     """Inspect, validate and grow the labeled sentence corpus."""
 
 
-def _fail(report: corpus.Report, what: str) -> None:
+def _fail(report, what: str) -> None:
+    """Print every problem of a corpus report, then fail with a count."""
     for problem in report.problems:
         click.echo(f"error: {problem}", err=True)
     raise click.ClickException(f"{what}: {len(report.problems)} problem(s)")
@@ -37,6 +38,8 @@ def _fail(report: corpus.Report, what: str) -> None:
 @corpus_group.command(name="validate")
 def corpus_validate() -> None:
     """Check schema, labels, offsets, seed coverage, duplicates and conflicts."""
+    from overclaim import corpus
+
     try:
         frame = corpus.load()
     except corpus.CorpusError as error:
@@ -54,6 +57,8 @@ def corpus_validate() -> None:
               help="Rewrite the generated counts block of corpus/DATASHEET.md.")
 def corpus_stats(fmt: str, update_datasheet: bool) -> None:
     """Count units by label, source, treatment, category and kind."""
+    from overclaim import corpus
+
     try:
         counts = corpus.stats(corpus.load())
         if update_datasheet:
@@ -80,6 +85,8 @@ def corpus_stats(fmt: str, update_datasheet: bool) -> None:
               help="CSV to write (refuses to overwrite); default: standard output.")
 def corpus_template(documents: tuple[Path, ...], treatment: str, output: Path | None) -> None:
     """Cut documents under corpus/documents/ into unlabeled rows to label."""
+    from overclaim import corpus
+
     try:
         frame = corpus.template(documents, treatment)
     except corpus.CorpusError as error:
@@ -100,6 +107,8 @@ def corpus_template(documents: tuple[Path, ...], treatment: str, output: Path | 
 @click.option("--dry-run", is_flag=True, help="Only check the rows; change nothing.")
 def corpus_add(files: tuple[Path, ...], dry_run: bool) -> None:
     """Merge labeled rows (from `template` or `suggest`) into corpus/sentences.csv."""
+    from overclaim import corpus
+
     try:
         report = corpus.add(files, dry_run=dry_run)
     except corpus.CorpusError as error:
@@ -121,6 +130,8 @@ def _progress(message: str) -> None:
 @click.option("--allow-lower", is_flag=True, help="With --pin: allow lowering a floor.")
 def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) -> None:
     """Evaluate held-out, choose thresholds, fit on the corpus, write model + card."""
+    from overclaim import corpus
+
     from overclaim import train
 
     try:
@@ -153,6 +164,8 @@ def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) 
               help="Also write every figure to this JSON file.")
 def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None) -> None:
     """Held-out metrics of the model beside two baselines, measured in the same run."""
+    from overclaim import corpus
+
     from overclaim import evaluate as ev
 
     try:
@@ -181,15 +194,15 @@ def _category_threshold(value: str) -> tuple[str, float]:
         threshold = float(number)
     except ValueError:
         threshold = -1.0
-    if name not in corpus.CATEGORIES or not 0 <= threshold <= 1:
+    if name not in CATEGORIES or not 0 <= threshold <= 1:
         raise click.BadParameter(f"{value!r}: expected CATEGORY=NUMBER with a category of "
-                                 f"{', '.join(corpus.CATEGORIES)} and a number in [0, 1]",
+                                 f"{', '.join(CATEGORIES)} and a number in [0, 1]",
                                  param_hint="--category-threshold")
     return name, threshold
 
 
 def _load_scorer(model: Path | None, options):
-    from overclaim.model import ModelError
+    from overclaim.artifact import ModelError
     from overclaim.scorer import Scorer
 
     try:
@@ -211,7 +224,7 @@ def _load_scorer(model: Path | None, options):
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold (default: card).")
 @click.option("--review-threshold", type=click.FloatRange(0, 1), help="Review threshold.")
 @click.option("--category", "categories", multiple=True,
-              type=click.Choice(list(corpus.CATEGORIES)), help="Report only these categories.")
+              type=click.Choice(list(CATEGORIES)), help="Report only these categories.")
 @click.option("--category-threshold", "category_thresholds", multiple=True, metavar="CAT=P",
               help="Also flag units whose score for a category reaches P (repeatable).")
 @click.option("--context", default=1, show_default=True, type=click.IntRange(0, 5),
@@ -268,6 +281,8 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
               help="Write the list as CSV (refuses to overwrite).")
 def corpus_suspects(min_confidence: float, output: Path | None) -> None:
     """List units whose held-out prediction confidently disagrees with their label."""
+    from overclaim import corpus
+
     from overclaim import grow
 
     try:
@@ -294,6 +309,8 @@ def corpus_suspects(min_confidence: float, output: Path | None) -> None:
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="Model file.")
 def corpus_suggest(files: tuple[Path, ...], treatment: str, output: Path, model: Path | None) -> None:
     """Cut new documents into units to label, least-sure first, with the model's guess."""
+    from overclaim import corpus
+
     from overclaim import grow
 
     scorer = _load_scorer(model, None)
@@ -319,7 +336,7 @@ def serve_command(host: str, port: int, model: Path | None, allow_urls: bool) ->
         from overclaim import service
     except ImportError as error:
         raise click.ClickException(str(error)) from None
-    from overclaim.model import ModelError
+    from overclaim.artifact import ModelError
 
     try:
         service.serve(host=host, port=port, allow_urls=allow_urls, model=model)

@@ -19,13 +19,9 @@ from typing import Iterable
 import pandas as pd
 
 from overclaim.paths import corpus_dir
-from overclaim.segment import segment
+from overclaim.segment import normalise, segment
 
-LABELS = ("overclaim", "hedged", "supported", "neutral")
-CATEGORIES = (
-    "efficacy", "safety", "superiority", "novelty",
-    "authority", "testimonial", "statistic", "vague-evidence",
-)
+from overclaim.labels import CATEGORIES, LABELS  # noqa: E402 (re-exported)
 SOURCES = ("seed", "authored")
 COLUMNS = ["doc", "start", "end", "kind", "text", "label", "categories", "source", "treatment"]
 SENTENCES_FILE = "sentences.csv"
@@ -173,10 +169,6 @@ def _check_coverage(frame: pd.DataFrame, base: Path, report: Report, require_see
             report.add(f"{doc}:{start}-{end}: unit {text[start:end][:60]!r} is not labeled")
         if rows["source"].ne("seed" if doc.startswith("documents/seed/") else "authored").any():
             report.add(f"{doc}: source must be 'seed' under documents/seed/, else 'authored'")
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9%]+", text.lower()))
 
 
 def _check_duplicates(frame: pd.DataFrame, report: Report) -> None:

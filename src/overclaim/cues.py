@@ -12,9 +12,19 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from overclaim.paths import DATA_DIR
 
 CUES_DIR = DATA_DIR / "cues"
+#: Cues that push a unit towards overclaim when no limit or evidence stands beside them.
+PROMOTIONAL = ("benefit", "booster", "vague_evidence", "statistic", "safety", "superiority",
+               "novelty", "authority", "testimonial")
+STRUCTURE = (
+    "promo_any", "promo_unlimited", "benefit_modal_unlimited", "treatment_benefit_unlimited",
+    "evidence_any", "evidence_unpromoted", "hedge_any", "question", "no_final_punct",
+    "log_tokens", "has_digit",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,27 @@ class CueMatcher:
     def match_many(self, texts: list[str]) -> list[list[Cue]]:
         return [self.match_doc(doc) for doc in self.nlp.tokenizer.pipe(texts, batch_size=256)]
 
+    def vectors(self, texts: list[str]) -> tuple[np.ndarray, list[list[Cue]]]:
+        """Feature rows (log cue counts, then claim structure) and the cues matched.
+
+        Why claim structure: "Stem cells may help regenerate your discs" and "Stem cells
+        may one day help, but no trial has shown it" share most words; what separates
+        them is a promised benefit with, or without, a stated limit or evidence.
+        """
+        found = self.match_many(texts)
+        index = {name: i for i, name in enumerate(self.names)}
+        out = np.zeros((len(texts), len(self.names) + len(STRUCTURE)), dtype=np.float64)
+        for row, (text, cues) in enumerate(zip(texts, found)):
+            counts = np.zeros(len(self.names))
+            for cue in cues:
+                counts[index[cue.cue]] += 1
+            out[row, : len(self.names)] = np.log1p(counts)
+            out[row, len(self.names):] = _structure(text, counts, index)
+        return out, found
+
+    def feature_names(self) -> list[str]:
+        return [f"cue:{name}" for name in self.names] + [f"claim:{name}" for name in STRUCTURE]
+
     def match_doc(self, doc) -> list[Cue]:
         """Cues in ``doc``, longest first where two of the same kind overlap."""
         found: dict[tuple[int, int, str], Cue] = {}
@@ -72,6 +103,28 @@ class CueMatcher:
                 found[key] = Cue(span.start_char, span.end_char, span.text, name,
                                  self.categories.get(name))
         return _drop_nested(sorted(found.values(), key=lambda c: (c.start, -c.end)))
+
+
+def _structure(text: str, counts: np.ndarray, index: dict[str, int]) -> list[float]:
+    def has(name: str) -> bool:
+        return name in index and counts[index[name]] > 0
+
+    promo = any(has(name) for name in PROMOTIONAL)
+    limited = has("hedge") or has("evidence")
+    stripped = text.rstrip()
+    return [
+        float(promo),
+        float(promo and not limited),
+        float(has("benefit") and has("weak_modal") and not limited),
+        float(has("treatment") and has("benefit") and not limited),
+        float(has("evidence")),
+        float(has("evidence") and not promo),
+        float(has("hedge")),
+        float(stripped.endswith("?")),
+        float(bool(stripped) and stripped[-1].isalnum()),
+        float(np.log1p(len(text.split()))),
+        float(any(ch.isdigit() for ch in text)),
+    ]
 
 
 def _drop_nested(cues: list[Cue]) -> list[Cue]:

@@ -31,8 +31,9 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 from sklearn.pipeline import Pipeline
 
 from overclaim import model as model_lib
-from overclaim.corpus import LABELS
-from overclaim.features import PROMOTIONAL, cue_vectors, unit_frame
+from overclaim.labels import LABELS
+from overclaim.cues import PROMOTIONAL
+from overclaim.features import cue_vectors, unit_frame
 
 FLAG_PRECISION = 0.85
 REVIEW_RECALL = 0.95

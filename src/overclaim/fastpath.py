@@ -1,32 +1,104 @@
-"""The fast path: the fitted pipeline's arithmetic without scikit-learn's per-call overhead.
+"""The fast path: the fitted pipeline's arithmetic without scikit-learn.
 
 scikit-learn validates inputs, wraps outputs and dispatches through ColumnTransformer,
 Pipeline and joblib on every call: about 15 ms for one short sentence, though the
-arithmetic takes microseconds. ``CompiledModel`` lifts the fitted pieces out once
-(vocabularies, idf weights, scalers, coefficients, calibrators) and applies them with
-plain numpy/scipy. It computes the same numbers as the reference pipeline (the tests
-compare them) and matches cues once per unit for both features and explanations.
+arithmetic takes microseconds; and unpickling the joblib model takes a second. The
+``CompiledModel`` lifts the fitted pieces out once at training time (vocabularies, idf
+weights, scalers, coefficients, calibrators), is saved beside the joblib file, and
+scores with plain numpy, never importing scikit-learn. It computes the same numbers
+as the reference pipeline (the tests compare them) and matches cues once per unit for
+both features and explanations.
 """
 
 from __future__ import annotations
 
+import pickle
+import re
+import unicodedata
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import expit
 
-from overclaim.corpus import LABELS
-from overclaim.cues import Cue, CueMatcher
-from overclaim.features import STRUCTURE, _structure
+from overclaim.cues import Cue, CueMatcher, default_matcher
+from overclaim.labels import LABELS
+
+_WHITESPACE_RUN = re.compile(r"\s\s+")
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function, as scipy.special.expit computes it (without importing scipy)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _strip_accents(text: str) -> str:
+    """scikit-learn's ``strip_accents_unicode``."""
+    try:
+        text.encode("ASCII", errors="strict")
+        return text
+    except UnicodeEncodeError:
+        normalized = unicodedata.normalize("NFKD", text)
+        return "".join(c for c in normalized if not unicodedata.combining(c))
+
+
+@dataclass
+class _Analyzer:
+    """What a fitted TfidfVectorizer's ``build_analyzer()`` does, as plain Python."""
+
+    kind: str  # "word" or "char_wb"
+    ngram_range: tuple[int, int]
+    lowercase: bool
+    strip_accents: bool
+    token_pattern: str
+
+    @classmethod
+    def of(cls, vectorizer) -> "_Analyzer":
+        if vectorizer.analyzer not in ("word", "char_wb") or vectorizer.stop_words \
+                or vectorizer.preprocessor or vectorizer.tokenizer \
+                or vectorizer.strip_accents not in (None, "unicode"):
+            raise ValueError("fast path supports plain word and char_wb analyzers only")
+        return cls(vectorizer.analyzer, tuple(vectorizer.ngram_range), vectorizer.lowercase,
+                   vectorizer.strip_accents == "unicode", vectorizer.token_pattern)
+
+    def __call__(self, text: str) -> list[str]:
+        if self.lowercase:
+            text = text.lower()
+        if self.strip_accents:
+            text = _strip_accents(text)
+        return self._words(text) if self.kind == "word" else self._chars(text)
+
+    def _words(self, text: str) -> list[str]:
+        tokens = re.findall(self.token_pattern, text)
+        low, high = self.ngram_range
+        grams = list(tokens) if low == 1 else []
+        for n in range(max(low, 2), min(high, len(tokens)) + 1):
+            grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+        return grams
+
+    def _chars(self, text: str) -> list[str]:
+        low, high = self.ngram_range
+        grams = []
+        for word in _WHITESPACE_RUN.sub(" ", text).split():
+            word = f" {word} "
+            length = len(word)
+            for n in range(low, high + 1):
+                offset = 0
+                grams.append(word[offset:offset + n])
+                while offset + n < length:
+                    offset += 1
+                    grams.append(word[offset:offset + n])
+                if offset == 0:  # a word shorter than n counts once
+                    break
+        return grams
 
 
 @dataclass
 class _Tfidf:
     """A fitted TfidfVectorizer reduced to what transform needs."""
 
-    analyze: Callable[[str], list[str]]
+    analyze: _Analyzer
     vocabulary: dict[str, int]
     idf: np.ndarray
     sublinear: bool
@@ -36,7 +108,7 @@ class _Tfidf:
     def of(cls, vectorizer, weight: float = 1.0) -> "_Tfidf":
         if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
             raise ValueError("fast path supports l2-normalised idf TF-IDF only")
-        return cls(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_),
+        return cls(_Analyzer.of(vectorizer), dict(vectorizer.vocabulary_),
                    np.asarray(vectorizer.idf_, dtype=np.float64), vectorizer.sublinear_tf, weight)
 
     def rows(self, texts: Sequence[str]) -> "_Rows":
@@ -106,7 +178,10 @@ class _Rows:
             out[nonempty] = np.add.reduceat(products, self.indptr[nonempty], axis=0)
         return out
 
-    def to_csr(self) -> sp.csr_matrix:
+    def to_csr(self):
+        """As a scipy CSR matrix (for comparing with the reference pipeline)."""
+        import scipy.sparse as sp
+
         return sp.csr_matrix((self.values, self.columns, self.indptr),
                              shape=(len(self.indptr) - 1, self.width))
 
@@ -125,7 +200,10 @@ def _normalise_rows(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 class CompiledModel:
     """Label and category probabilities straight from arrays taken out of a fitted model."""
 
-    def __init__(self, model, matcher: CueMatcher):
+    @classmethod
+    def from_model(cls, model) -> "CompiledModel":
+        """Lift the arrays out of a fitted :class:`overclaim.model.OverclaimModel`."""
+        self = cls.__new__(cls)
         pipeline = model.pipeline()
         features = pipeline[0]
         weights = features.transformer_weights or {}
@@ -141,37 +219,47 @@ class CompiledModel:
         self.coef = np.asarray(classifier.coef_)
         self.coef_t = np.ascontiguousarray(self.coef.T)
         self.intercept = np.asarray(classifier.intercept_)
-        self.classes = list(classifier.classes_)
+        self.classes = [str(c) for c in classifier.classes_]
         calibrated = model.classifier.calibrated_classifiers_[0]
         if calibrated.method != "sigmoid":
             raise ValueError("fast path supports sigmoid calibration only")
-        self.calibration = [(c.a_, c.b_) for c in calibrated.calibrators]
+        self.calibration = [(float(c.a_), float(c.b_)) for c in calibrated.calibrators]
         self.order = [self.classes.index(label) for label in LABELS]
         category_features = model.category_model[0]
         self.category_words = _Tfidf.of(category_features.named_transformers_["words"])
         self.category_cue_scale = category_features.named_transformers_["cues"][-1].scale_
         estimators = model.category_model[-1].estimators_
-        self.category_coef = np.vstack([e.coef_[0] for e in estimators])
-        self.category_coef_t = np.ascontiguousarray(self.category_coef.T)
+        self.category_coef_t = np.ascontiguousarray(np.vstack([e.coef_[0] for e in estimators]).T)
         self.category_intercept = np.array([e.intercept_[0] for e in estimators])
+        self.categories = list(model.categories)
+        self.feature_names = [str(n) for n in features.get_feature_names_out()]
+        self.attach(default_matcher())
+        return self
+
+    def attach(self, matcher: CueMatcher) -> "CompiledModel":
+        """Use this cue matcher (matchers hold spaCy objects and are not saved)."""
         self.matcher = matcher
         self.names = matcher.names
-        self._index = {name: i for i, name in enumerate(self.names)}
-        self.feature_names: np.ndarray = features.get_feature_names_out()
+        return self
+
+    def save(self, path: Path) -> None:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("matcher", "names")}
+        with open(path, "wb") as handle:
+            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def load(cls, path: Path) -> "CompiledModel":
+        """Unpickle (runs code: trusted files only; the caller checks the SHA-256 first)."""
+        self = cls.__new__(cls)
+        with open(path, "rb") as handle:
+            self.__dict__.update(pickle.load(handle))
+        return self.attach(default_matcher())
 
     # --- cues -----------------------------------------------------------------------
 
     def cue_rows(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[Cue]]]:
         """Cue feature vectors (as ``CueFeatures`` makes them) and the matched cues."""
-        cues = self.matcher.match_many(list(texts))
-        out = np.zeros((len(texts), len(self.names) + len(STRUCTURE)))
-        for row, (text, found) in enumerate(zip(texts, cues)):
-            counts = np.zeros(len(self.names))
-            for cue in found:
-                counts[self._index[cue.cue]] += 1
-            out[row, : len(self.names)] = np.log1p(counts)
-            out[row, len(self.names):] = _structure(text, counts, self._index)
-        return out, cues
+        return self.matcher.vectors(list(texts))
 
     # --- prediction -----------------------------------------------------------------
 
@@ -221,7 +309,7 @@ class CompiledModel:
     def contributions(self, X: _Rows, top: int) -> list[list[dict]]:
         """Top features pushing each unit towards ``overclaim`` (weight x value)."""
         k = self.classes.index("overclaim")
-        direction = self.coef[k] - self.coef.mean(axis=0)
+        direction = self.coef[k] - self.coef.mean(axis=0)  # towards overclaim, vs the rest
         out = []
         for i in range(len(X.indptr) - 1):
             start, end = X.indptr[i], X.indptr[i + 1]

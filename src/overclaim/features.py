@@ -20,17 +20,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from overclaim.context import neighbours
 from overclaim.cues import default_matcher
 
 CONTEXT_COLUMNS = ("prev", "next")
-#: Cues that push a unit towards overclaim when no limit or evidence stands beside them.
-PROMOTIONAL = ("benefit", "booster", "vague_evidence", "statistic", "safety", "superiority",
-               "novelty", "authority", "testimonial")
-STRUCTURE = (
-    "promo_any", "promo_unlimited", "benefit_modal_unlimited", "treatment_benefit_unlimited",
-    "evidence_any", "evidence_unpromoted", "hedge_any", "question", "no_final_punct",
-    "log_tokens", "has_digit",
-)
 
 
 def unit_frame(texts: Sequence[str], groups: Sequence | None = None, window: int = 1) -> pd.DataFrame:
@@ -40,63 +33,19 @@ def unit_frame(texts: Sequence[str], groups: Sequence | None = None, window: int
     the units are treated as unrelated sentences and get no context.
     """
     texts = [str(t) for t in texts]
-    frame = pd.DataFrame({"text": texts, "prev": "", "next": "", "context": ""})
-    if groups is None or window <= 0:
-        return frame
-    groups = list(groups)
-    prev, nxt = [], []
-    for i in range(len(texts)):
-        before = [texts[j] for j in range(max(0, i - window), i) if groups[j] == groups[i]]
-        after = [texts[j] for j in range(i + 1, min(len(texts), i + 1 + window))
-                 if groups[j] == groups[i]]
-        prev.append(" ".join(before))
-        nxt.append(" ".join(after))
-    frame["prev"] = prev
-    frame["next"] = nxt
-    frame["context"] = [f"{a} {b}" for a, b in zip(prev, nxt)]
-    return frame
+    prev, nxt, around = neighbours(texts, groups, window)
+    return pd.DataFrame({"text": texts, "prev": prev, "next": nxt, "context": around})
 
 
 def cue_vectors(texts: Sequence[str], cues_dir: str | None = None) -> np.ndarray:
     """Per-text cue counts (log-scaled) followed by the claim-structure features."""
     matcher = default_matcher(cues_dir) if cues_dir else default_matcher()
-    names = matcher.names
-    index = {name: i for i, name in enumerate(names)}
-    out = np.zeros((len(texts), len(names) + len(STRUCTURE)), dtype=np.float64)
-    for row, (text, cues) in enumerate(zip(texts, matcher.match_many(list(texts)))):
-        counts = np.zeros(len(names))
-        for cue in cues:
-            counts[index[cue.cue]] += 1
-        out[row, : len(names)] = np.log1p(counts)
-        out[row, len(names):] = _structure(text, counts, index)
-    return out
-
-
-def _structure(text: str, counts: np.ndarray, index: dict[str, int]) -> list[float]:
-    def has(name: str) -> bool:
-        return name in index and counts[index[name]] > 0
-
-    promo = any(has(name) for name in PROMOTIONAL)
-    limited = has("hedge") or has("evidence")
-    stripped = text.rstrip()
-    return [
-        float(promo),
-        float(promo and not limited),
-        float(has("benefit") and has("weak_modal") and not limited),
-        float(has("treatment") and has("benefit") and not limited),
-        float(has("evidence")),
-        float(has("evidence") and not promo),
-        float(has("hedge")),
-        float(stripped.endswith("?")),
-        float(bool(stripped) and stripped[-1].isalnum()),
-        float(np.log1p(len(text.split()))),
-        float(any(ch.isdigit() for ch in text)),
-    ]
+    return matcher.vectors(list(texts))[0]
 
 
 def cue_feature_names(cues_dir: str | None = None) -> list[str]:
     matcher = default_matcher(cues_dir) if cues_dir else default_matcher()
-    return [f"cue:{name}" for name in matcher.names] + [f"claim:{name}" for name in STRUCTURE]
+    return matcher.feature_names()
 
 
 class CueFeatures(TransformerMixin, BaseEstimator):

@@ -19,7 +19,7 @@ import pandas as pd
 from overclaim import corpus as corpus_lib
 from overclaim import evaluate as ev
 from overclaim import model as model_lib
-from overclaim.corpus import LABELS
+from overclaim.labels import LABELS
 from overclaim.paths import corpus_dir
 
 #: Label Studio labeling config matching the tasks written by :func:`label_studio_tasks`.

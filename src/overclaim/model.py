@@ -1,22 +1,17 @@
-"""Build, fit, save and load the classifier, with its card and an integrity check.
+"""Build, fit and save the classifier.
 
 The model is a scikit-learn pipeline (word and character n-grams, cues, claim
 structure, neighbouring-unit context -> logistic regression) wrapped in sigmoid
-calibration fitted on document-grouped folds. It is saved with joblib next to a
-JSON card that records the file's SHA-256, the corpus hash, versions, settings,
-metrics and thresholds.
-
-Loading a joblib file runs code from it: load only models you trust. The SHA-256
-check catches a file changed after its card was written, not a malicious card.
+calibration fitted on document-grouped folds, plus a category model. ``save`` writes
+it with joblib, compiles it for fast scoring, and writes the card
+(:mod:`overclaim.artifact` reads and verifies them).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from dataclasses import dataclass
 import platform
-import warnings
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,15 +27,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MaxAbsScaler, MultiLabelBinarizer
 
-from overclaim.corpus import CATEGORIES, LABELS
+from overclaim import artifact
+from overclaim.fastpath import CompiledModel
 from overclaim.features import CONTEXT_COLUMNS, ContextFeatures, CueFeatures
+from overclaim.labels import CATEGORIES, LABELS
 
-DEFAULT_NAME = "overclaim-default"
+DEFAULT_NAME = artifact.DEFAULT_NAME
 CARD_SCHEMA = 1
-
-
-class ModelError(Exception):
-    """A model file is missing, does not match its card, or cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -182,14 +175,6 @@ def fit(X: pd.DataFrame, y, categories, params: Params = Params()) -> OverclaimM
 # --- persistence -------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for package in ("overclaim", "scikit-learn", "spacy", "numpy", "scipy", "pandas", "joblib"):
@@ -200,74 +185,22 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-@dataclass
-class ModelBundle:
-    """A loaded model with its card: what a scorer needs to score and to explain itself."""
+def save(model: OverclaimModel, card: dict[str, Any], directory: Path,
+         name: str) -> tuple[Path, Path]:
+    """Write ``<name>.joblib``, its compiled ``<name>.fast.pkl`` and ``<name>.card.json``.
 
-    model: Any
-    card: dict[str, Any]
-    path: Path | None = None
-    sha256: str = ""
-    thresholds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.card.get("name", "unnamed")
-
-
-def card_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name.removesuffix(".joblib") + ".card.json")
-
-
-def save(model, card: dict[str, Any], directory: Path, name: str) -> tuple[Path, Path]:
-    """Write ``<name>.joblib`` and ``<name>.card.json``; the card records the file's hash."""
+    The card records both files' SHA-256 so that loading can refuse a changed file.
+    """
     import joblib
 
     directory.mkdir(parents=True, exist_ok=True)
     model_file = directory / f"{name}.joblib"
     joblib.dump(model, model_file, compress=3)
-    card = {**card, "name": name, "file": model_file.name, "sha256": sha256_file(model_file)}
-    card_file = card_path(model_file)
+    fast_file = artifact.fast_path(model_file)
+    CompiledModel.from_model(model).save(fast_file)
+    card = {**card, "name": name, "file": model_file.name,
+            "sha256": artifact.sha256_file(model_file), "fast_file": fast_file.name,
+            "fast_sha256": artifact.sha256_file(fast_file)}
+    card_file = artifact.card_path(model_file)
     card_file.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return model_file, card_file
-
-
-def load(path: Path) -> ModelBundle:
-    """Load a model after checking its SHA-256 against its card.
-
-    Refuses a file that does not match its card; warns when the scikit-learn version
-    differs from the one the model was trained with. joblib runs code while loading:
-    only load models from sources you trust.
-    """
-    import joblib
-    import sklearn
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
-    card_file = card_path(path)
-    if not card_file.is_file():
-        raise ModelError(f"no card for {path.name}: expected {card_file.name} beside it")
-    try:
-        card = json.loads(card_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ModelError(f"{card_file.name} is not valid JSON: {error}") from None
-    actual = sha256_file(path)
-    if actual != card.get("sha256"):
-        raise ModelError(
-            f"{path.name} does not match its card (sha256 {actual[:12]}..., card says "
-            f"{str(card.get('sha256'))[:12]}...): refusing to load a file that may have been "
-            "tampered with")
-    trained_with = card.get("versions", {}).get("scikit-learn")
-    if trained_with and trained_with != sklearn.__version__:
-        warnings.warn(f"{path.name} was trained with scikit-learn {trained_with}; this is "
-                      f"{sklearn.__version__}: predictions may differ", UserWarning, stacklevel=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)
-        model = joblib.load(path)
-    if not isinstance(model, OverclaimModel):
-        raise ModelError(f"{path.name} does not hold an overclaim model")
-    return ModelBundle(model=model, card=card, path=path, sha256=actual,
-                       thresholds=dict(card.get("thresholds", {})))
-
-

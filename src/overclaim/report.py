@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from overclaim.corpus import CATEGORIES
+from overclaim.labels import CATEGORIES
 from overclaim.results import PageResult
 
 FORMATS = ("table", "json", "jsonl", "csv", "html", "md")

@@ -15,9 +15,9 @@ from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 from overclaim import extract
-from overclaim.corpus import normalise
 from overclaim.report import ScanRecord
 from overclaim.scorer import Scorer, page_score
+from overclaim.segment import normalise
 
 
 @dataclass(frozen=True)

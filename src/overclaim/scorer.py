@@ -24,12 +24,11 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from overclaim import extract
-from overclaim import model as model_lib
-from overclaim.corpus import CATEGORIES, LABELS
-from overclaim.cues import Cue, default_matcher
+from overclaim import artifact
+from overclaim.cues import Cue
 from overclaim.extract import InputError
-from overclaim.fastpath import CompiledModel
-from overclaim.features import unit_frame
+from overclaim.context import neighbours
+from overclaim.labels import CATEGORIES, LABELS
 from overclaim.paths import models_dir
 from overclaim.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
 from overclaim.segment import Unit, segment
@@ -41,10 +40,9 @@ PEAK_UNITS = 3
 class Scorer:
     """Scores health-treatment copy for overclaiming with a loaded model."""
 
-    def __init__(self, bundle: model_lib.ModelBundle, options: ScoringOptions | None = None):
+    def __init__(self, bundle: artifact.ModelBundle, options: ScoringOptions | None = None):
         self.bundle = bundle
         self.options = options or ScoringOptions()
-        self._compiled = CompiledModel(bundle.model, default_matcher())
 
     # --- construction ---------------------------------------------------------------
 
@@ -52,7 +50,7 @@ class Scorer:
     def load(cls, path: str | Path | None = None, options: ScoringOptions | None = None) -> "Scorer":
         """Load the shipped default model, or the model at ``path``, checking its SHA-256."""
         model_path = Path(path) if path else default_model_path()
-        return cls(model_lib.load(model_path), options)
+        return cls(artifact.load(model_path), options)
 
     def with_options(self, **changes) -> "Scorer":
         """A scorer sharing this model (and its compiled fast path) with some options changed."""
@@ -147,18 +145,17 @@ class Scorer:
     def _score_units(self, units: list[Unit], groups) -> list[SentenceResult]:
         if not units:
             return []
-        compiled = self._compiled
+        compiled = self.bundle.compiled
         texts = [u.text for u in units]
-        frame = unit_frame(texts, groups, self.options.context_window)
+        prev, nxt, around = neighbours(texts, groups, self.options.context_window)
         unit_cues, cues = compiled.cue_rows(texts)
-        X = compiled.features(texts, frame["prev"].tolist(), frame["next"].tolist(),
-                              frame["context"].tolist(), unit_cues)
+        X = compiled.features(texts, prev, nxt, around, unit_cues)
         proba = compiled.label_proba(X)
         overclaim_index = LABELS.index("overclaim")
         category_proba = compiled.category_proba(texts, unit_cues) * proba[:, [overclaim_index]]
         top = self.options.contributions
         contributions = compiled.contributions(X, top) if top else [[] for _ in units]
-        categories = self.bundle.model.categories
+        categories = compiled.categories
         results = []
         for i, unit in enumerate(units):
             p = float(proba[i, overclaim_index])
@@ -217,7 +214,7 @@ def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -
 
 
 def default_model_path() -> Path:
-    return models_dir() / f"{model_lib.DEFAULT_NAME}.joblib"
+    return models_dir() / f"{artifact.DEFAULT_NAME}.joblib"
 
 
 def page_score(sentences: list[SentenceResult]) -> float:

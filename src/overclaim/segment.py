@@ -40,6 +40,7 @@ _FINAL_PUNCT = re.compile(r"[.!?…:;]['\"”’)\]]*\s*(?:\[?\d{1,3}\]?(?:,\s*\
 _SENTENCE_END = re.compile(r"[.!?…]+|\.\.\.")
 _CITATION_NUMBER = re.compile(r"\d{1,3}")
 _HAS_WORD = re.compile(r"[^\W_]")
+_WORDS = re.compile(r"[a-z0-9%]+")
 _CLOSERS = {'"', "”", "’", "'", ")", "]", "»"}
 _OPENERS = {'"', "“", "‘", "'", "(", "[", "«", "¿", "¡"}
 # Words that end in a period without ending the sentence ("et al.", "approx. 5").
@@ -64,6 +65,11 @@ def _tokenizer():
     import spacy
 
     return spacy.blank("en").tokenizer
+
+
+def normalise(text: str) -> str:
+    """Lower-case words and numbers only: how units are compared for repeats and duplicates."""
+    return " ".join(_WORDS.findall(text.lower()))
 
 
 def segment(text: str) -> list[Unit]:

@@ -30,7 +30,7 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
         from error
 
 import overclaim
-from overclaim.corpus import CATEGORIES
+from overclaim.labels import CATEGORIES
 from overclaim.extract import ExtractError, Fetcher
 from overclaim.results import PageResult
 from overclaim.scorer import InputError, Scorer
