@@ -240,10 +240,14 @@ class CompiledModel:
         """Use this cue matcher (matchers hold spaCy objects and are not saved)."""
         self.matcher = matcher
         self.names = matcher.names
+        # each feature's pull towards overclaim rather than the other labels
+        k = self.classes.index("overclaim")
+        self.towards_overclaim = self.coef[k] - self.coef.mean(axis=0)
         return self
 
     def save(self, path: Path) -> None:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("matcher", "names")}
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("matcher", "names", "towards_overclaim")}
         with open(path, "wb") as handle:
             pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -308,8 +312,7 @@ class CompiledModel:
 
     def contributions(self, X: _Rows, top: int) -> list[list[dict]]:
         """Top features pushing each unit towards ``overclaim`` (weight x value)."""
-        k = self.classes.index("overclaim")
-        direction = self.coef[k] - self.coef.mean(axis=0)  # towards overclaim, vs the rest
+        direction = self.towards_overclaim
         out = []
         for i in range(len(X.indptr) - 1):
             start, end = X.indptr[i], X.indptr[i + 1]
