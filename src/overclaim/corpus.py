@@ -86,10 +86,6 @@ def corpus_hash(root: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def read_document(doc: str, root: Path | None = None) -> str:
-    return ((root or corpus_dir()) / doc).read_text(encoding="utf-8")
-
-
 def template(paths: Iterable[Path], treatment: str, root: Path | None = None) -> pd.DataFrame:
     """Unlabeled rows for new documents, cut by the shared segmenter, ready to label."""
     base = (root or corpus_dir()).resolve()

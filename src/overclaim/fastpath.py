@@ -178,12 +178,6 @@ class _Rows:
             out[nonempty] = np.add.reduceat(products, self.indptr[nonempty], axis=0)
         return out
 
-    def to_csr(self):
-        """As a scipy CSR matrix (for comparing with the reference pipeline)."""
-        import scipy.sparse as sp
-
-        return sp.csr_matrix((self.values, self.columns, self.indptr),
-                             shape=(len(self.indptr) - 1, self.width))
 
 
 def _normalise_rows(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -269,7 +263,7 @@ class CompiledModel:
 
     def features(self, texts: Sequence[str], prev: Sequence[str], nxt: Sequence[str],
                  around: Sequence[str], unit_cues: np.ndarray) -> _Rows:
-        """The rows of the pipeline's ColumnTransformer.transform (``.to_csr()`` gives it)."""
+        """The rows of the pipeline's ColumnTransformer.transform, in its column order."""
         context = np.hstack([self._cue_rows_for(prev, texts, unit_cues),
                              self._cue_rows_for(nxt, texts, unit_cues)])
         return _Rows.hstack([

@@ -55,11 +55,6 @@ class Params:
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "Params":
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-        return cls(**fields)
-
 
 class DocumentKFold(GroupKFold):
     """GroupKFold that reads the groups from the input's ``doc`` column.
