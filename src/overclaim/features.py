@@ -1,14 +1,11 @@
-"""Features for the classifier: n-grams, cues, claim structure and neighbouring units.
+"""scikit-learn transformers over cues and claim structure, and the model's input frame.
 
-The model's input is a DataFrame with one row per unit and the columns
-``text`` (the unit), ``prev`` and ``next`` (the neighbouring units of the same
-page, joined, empty at the edges) and ``context`` (both neighbours together). :func:`unit_frame` builds it the same way for
-training and for scoring, so a unit is always seen with the context it had.
-
-Why claim structure: "Stem cells may help regenerate your discs" and "Stem cells
-may one day help, but no trial has shown it" share most of their words. What
-separates them is a promised benefit with, or without, a stated limit or specific
-evidence, in the sentence and around it.
+The model's input is a DataFrame with one row per unit and the columns ``text`` (the
+unit), ``prev`` and ``next`` (the neighbouring units of the same page, empty at the
+edges) and ``context`` (both neighbours together). :func:`unit_frame` builds it from
+:func:`overclaim.context.neighbours`, as the scorer does, so a unit is always seen with
+the context it had. The cue and claim-structure rows themselves come from
+:meth:`overclaim.cues.CueMatcher.vectors`, shared with the fast path.
 """
 
 from __future__ import annotations
