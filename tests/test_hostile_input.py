@@ -59,7 +59,7 @@ ADVERSARIAL = {
     "no spaces": lambda n: "a" * n,
     "punctuation": lambda n: "!" * n,
     "dots": lambda n: ". " * (n // 2),
-    "nested tags": lambda n: "<div>" * (n // 11) + "x" + "</div>" * (n // 11),
+    "nested tags": lambda n: "<div>" * (n // 10) + "x" + "</div>" * (n // 10),
     "unclosed tags": lambda n: "<p" * (n // 2),
     "mixed scripts": lambda n: ("Стволовые 干细胞 خلايا stem cells. " * (n // 32 + 1))[:n],
     "control characters": lambda n: ("\x00\x01\x1b[31m\x7f" * (n // 8 + 1))[:n],
