@@ -253,9 +253,10 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
         raise click.UsageError(f"{output} is one of the inputs; refusing to overwrite it")
     scorer = _load_scorer(model, _scoring_options(threshold, review_threshold, categories, context,
                                                   category_thresholds))
-    total = len(plan(list(inputs), urls_file))
-    with tqdm(total=total, unit="page", disable=no_progress or total < 2, file=sys.stderr) as bar:
-        records = scan(list(inputs), scorer, urls_file,
+    sources = plan(list(inputs), urls_file)
+    with tqdm(total=len(sources), unit="page", disable=no_progress or len(sources) < 2,
+              file=sys.stderr) as bar:
+        records = scan(sources, scorer,
                        FetchOptions(timeout=timeout, max_bytes=max_bytes,
                                     respect_robots=not ignore_robots, crawl=crawl),
                        progress=bar.update)

@@ -194,12 +194,12 @@ def _page_html(index: int, record: ScanRecord) -> str:
                 f'<p class="error">Not scored: {html.escape(record.error or "")}</p></section>')
     r = record.result
     paragraphs: list[list[str]] = [[]]
-    last_block = None
+    position = 0
     for s in r.sentences:
-        block = r.text[:s.start].count("\n\n") if last_block is not None else 0
-        if last_block is not None and (block != last_block or s.kind in ("heading", "bullet")):
+        # a new paragraph wherever a line break separates this unit from the last
+        if paragraphs[-1] and "\n" in r.text[position:s.start]:
             paragraphs.append([])
-        last_block = block
+        position = s.end
         text = html.escape(s.text)
         if s.status == "clear":
             paragraphs[-1].append(text)

@@ -33,8 +33,7 @@ class FetchOptions:
 Job = tuple[str, Callable[[], extract.Document]]
 
 
-def plan(inputs: list[str], urls_file: Path | None = None,
-         max_bytes: int = extract.DEFAULT_MAX_BYTES) -> list[str | tuple[str, str]]:
+def plan(inputs: list[str], urls_file: Path | None = None) -> list[str | tuple[str, str]]:
     """Expand inputs into a list of sources (paths, URLs, "-") or (source, error) pairs."""
     sources: list[str | tuple[str, str]] = []
     if urls_file is not None:
@@ -56,14 +55,17 @@ def plan(inputs: list[str], urls_file: Path | None = None,
     return sources
 
 
-def scan(inputs: list[str], scorer: Scorer, urls_file: Path | None = None,
+def scan(sources: list[str | tuple[str, str]], scorer: Scorer,
          fetch: FetchOptions = FetchOptions(), progress: Callable[[int], None] | None = None,
          stdin: bytes | None = None) -> list[ScanRecord]:
-    """Score every input; errors become records. ``progress`` is called once per input."""
+    """Score every source from :func:`plan`; errors become records.
+
+    ``progress`` is called once per source.
+    """
     records: list[ScanRecord] = []
     fetcher: extract.Fetcher | None = None
     try:
-        for source in plan(inputs, urls_file, fetch.max_bytes):
+        for source in sources:
             if isinstance(source, tuple):
                 records.append(ScanRecord(source[0], error=source[1]))
             elif extract.is_url(source):
