@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import pytest
 
-from overclaim import SCHEMA_VERSION, InputError, ScoringOptions
+from overclaim import SCHEMA_VERSION, InputError, Scorer, ScoringOptions
 from overclaim.corpus import CATEGORIES, LABELS
 
 # Written for the tests (not in the corpus), labelled by hand before the model saw them.
@@ -159,9 +159,22 @@ def test_score_frame(scorer):
         scorer.score_frame(frame, "missing")
 
 
-def test_options_object_is_shared_with_cli():
-    options = ScoringOptions(flag_threshold=0.7, categories=("safety",))
-    assert options.to_dict()["flag_threshold"] == 0.7
+def test_cli_flags_build_the_same_options_as_the_library(scorer, runner, tmp_path):
+    """`scan --threshold/--category/--context` gives what ScoringOptions gives the library."""
+    from overclaim.cli import main
+
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE)
+    result = runner.invoke(main, ["scan", str(page), "--format", "jsonl", "--threshold", "0.3",
+                                  "--category", "safety", "--category", "efficacy",
+                                  "--context", "2"])
+    from_cli = json.loads(result.stdout)
+    options = ScoringOptions(flag_threshold=0.3, categories=("safety", "efficacy"),
+                             context_window=2)
+    from_library = Scorer(scorer.bundle, options).score(PAGE).to_dict()
+    assert from_cli["options"] == from_library["options"] == options.to_dict()
+    for key in ("score", "spans", "categories", "category_scores"):
+        assert from_cli[key] == from_library[key]
 
 
 def test_fast_path_gives_reference_scores(scorer):

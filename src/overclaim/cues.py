@@ -142,7 +142,12 @@ def _read_lexicon(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
+def default_matcher(directory: str | None = None) -> CueMatcher:
+    """A shared matcher per lexicon folder (default: the shipped lexicons)."""
+    return _shared_matcher(str(Path(directory) if directory else CUES_DIR))
+
+
 @lru_cache(maxsize=4)
-def default_matcher(directory: str = str(CUES_DIR)) -> CueMatcher:
-    """A shared matcher per lexicon folder: building one costs tens of milliseconds."""
+def _shared_matcher(directory: str) -> CueMatcher:
+    """Building a matcher costs tens of milliseconds: build one per folder."""
     return CueMatcher(Path(directory))

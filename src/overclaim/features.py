@@ -36,13 +36,11 @@ def unit_frame(texts: Sequence[str], groups: Sequence | None = None, window: int
 
 def cue_vectors(texts: Sequence[str], cues_dir: str | None = None) -> np.ndarray:
     """Per-text cue counts (log-scaled) followed by the claim-structure features."""
-    matcher = default_matcher(cues_dir) if cues_dir else default_matcher()
-    return matcher.vectors(list(texts))[0]
+    return default_matcher(cues_dir).vectors(list(texts))[0]
 
 
 def cue_feature_names(cues_dir: str | None = None) -> list[str]:
-    matcher = default_matcher(cues_dir) if cues_dir else default_matcher()
-    return matcher.feature_names()
+    return default_matcher(cues_dir).feature_names()
 
 
 class CueFeatures(TransformerMixin, BaseEstimator):

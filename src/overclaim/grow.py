@@ -21,6 +21,7 @@ from overclaim import evaluate as ev
 from overclaim import model as model_lib
 from overclaim.labels import LABELS
 from overclaim.paths import corpus_dir
+from overclaim.segment import Unit
 
 #: Label Studio labeling config matching the tasks written by :func:`label_studio_tasks`.
 LABEL_STUDIO_CONFIG = """<View>
@@ -64,7 +65,7 @@ def suggest(paths: Iterable[Path], scorer, treatment: str,
     if rows.empty:
         return rows
     results = []
-    for doc, group in rows.groupby("doc", sort=False):
+    for _, group in rows.groupby("doc", sort=False):
         results.extend(scorer.score_units([_unit(r) for r in group.itertuples(index=False)]))
     proba = np.array([[r.scores[label] for label in LABELS] for r in results])
     ordered = np.sort(proba, axis=1)
@@ -116,9 +117,7 @@ def _place(path: Path, base: Path) -> Path:
     return target
 
 
-def _unit(row):
-    from overclaim.segment import Unit
-
+def _unit(row) -> Unit:
     return Unit(int(row.start), int(row.end), row.text, row.kind, 0)
 
 

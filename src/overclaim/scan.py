@@ -131,7 +131,7 @@ def discount_boilerplate(records: list[ScanRecord]) -> None:
             for s in record.result.sentences:
                 seen_on[normalise(s.text)].add(i)
         counted: set[str] = set()
-        for i, record in enumerate(pages):
+        for record in pages:
             for s in record.result.sentences:
                 key = normalise(s.text)
                 if len(seen_on[key]) > 1:

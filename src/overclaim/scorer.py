@@ -23,11 +23,10 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from overclaim import extract
-from overclaim import artifact
+from overclaim import artifact, extract
+from overclaim.context import neighbours
 from overclaim.cues import Cue
 from overclaim.extract import InputError
-from overclaim.context import neighbours
 from overclaim.labels import CATEGORIES, LABELS
 from overclaim.paths import models_dir
 from overclaim.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
@@ -93,22 +92,22 @@ class Scorer:
         Raises :class:`InputError` (a ``ValueError``) for input that cannot be scored:
         over the size cap, empty, binary, undecodable or not English.
         """
-        is_text = isinstance(text_or_html, str)
-        limit = self.options.max_chars * (1 if is_text else 4)
-        if len(text_or_html) > limit:  # checked before any work
-            unit = "characters" if is_text else "bytes"
-            raise InputError(f"input is {len(text_or_html)} {unit}, over the cap of {limit} {unit}")
         cap = self.options.max_chars
+        is_text = isinstance(text_or_html, str)
+        limit, unit = (cap, "characters") if is_text else (4 * cap, "bytes")
+        if len(text_or_html) > limit:  # checked before any work
+            raise InputError(f"input is {len(text_or_html)} {unit}, over the cap of {limit} {unit}")
         if is_text:
             document = extract.from_text(text_or_html, source=source, max_chars=cap)
         else:
             document = extract.from_bytes(bytes(text_or_html), source=source, max_chars=cap)
         return self.score_document(document)
 
-    def score_document(self, document) -> PageResult:
-        """Score an :class:`overclaim.extract.Document` (what ``extract`` produces)."""
-        units = segment(document.text)
-        sentences = self.score_units(units)
+    def score_document(self, document: extract.Document,
+                       units: Sequence[Unit] | None = None) -> PageResult:
+        """Score an :class:`overclaim.extract.Document`, cut by the segmenter unless ``units``
+        (offsets into ``document.text``) are given."""
+        sentences = self.score_units(segment(document.text) if units is None else units)
         return PageResult(
             source=document.source, text=document.text, title=document.title,
             score=page_score(sentences), sentences=sentences,

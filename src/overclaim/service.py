@@ -31,9 +31,9 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
 
 import overclaim
 from overclaim.labels import CATEGORIES
-from overclaim.extract import ExtractError, Fetcher
+from overclaim.extract import ExtractError, Fetcher, InputError
 from overclaim.results import PageResult
-from overclaim.scorer import InputError, Scorer
+from overclaim.scorer import Scorer
 
 MAX_BATCH = 100
 NO_URLS = "this service does not fetch URLs; start it with --allow-urls"

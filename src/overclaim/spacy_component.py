@@ -14,7 +14,6 @@ the model was trained on.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from hashlib import sha256
 
 from spacy.language import Language
@@ -49,26 +48,19 @@ class OverclaimComponent:
         self.scorer = Scorer.load(model, ScoringOptions(flag_threshold=flag_threshold))
 
     def __call__(self, doc: Doc) -> Doc:
-        from overclaim.results import PageResult
-        from overclaim.scorer import page_score, passages
+        from overclaim.extract import Document
 
         units = self._units(doc)
-        results = self.scorer.score_units(units)
+        digest = sha256(doc.text.encode("utf-8", "surrogatepass")).hexdigest()
+        page = self.scorer.score_document(Document("<spacy>", doc.text, digest), units)
         spans = []
-        for unit, result in zip(units, results):
+        for unit, result in zip(units, page.sentences):
             span = doc.char_span(unit.start, unit.end, alignment_mode="expand")
-            if span is None:
-                continue
-            doc.user_data[("overclaim", span.start_char)] = result
-            spans.append(span)
+            if span is not None:
+                doc.user_data[("overclaim", span.start_char)] = result
+                spans.append(span)
         doc.spans[SPAN_KEY] = spans
-        doc._.overclaim = PageResult(
-            source="<spacy>", text=doc.text, score=page_score(results), sentences=results,
-            passages=passages(doc.text, results),
-            category_scores=self.scorer.page_category_scores(results),
-            model=self.scorer.model_info(), options=self.scorer.options.to_dict(),
-            input_sha256=sha256(doc.text.encode("utf-8", "surrogatepass")).hexdigest(),
-            scored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        doc._.overclaim = page
         return doc
 
     def _units(self, doc: Doc) -> list[Unit]:
@@ -77,8 +69,8 @@ class OverclaimComponent:
             return [Unit(s.start_char, s.end_char, s.text, "sentence", i)
                     for i, s in enumerate(doc.sents)]
         units = segment(doc.text)
-        starts = {doc.char_span(u.start, u.end, alignment_mode="expand").start
-                  for u in units if doc.char_span(u.start, u.end, alignment_mode="expand")}
+        spans = (doc.char_span(u.start, u.end, alignment_mode="expand") for u in units)
+        starts = {span.start for span in spans if span is not None}
         for token in doc:
             token.is_sent_start = token.i in starts or token.i == 0
         return units
