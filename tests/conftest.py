@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from overclaim import corpus
-from overclaim.paths import project_root
 
 DATA = Path(__file__).parent / "data"
 
@@ -47,13 +47,16 @@ def tiny_corpus(tmp_path, monkeypatch) -> Path:
 
 
 def copy_model(tmp_path: Path) -> Path:
-    """A copy of the shipped model and card, safe to tamper with."""
+    """A copy of the shipped model (card and files), safe to tamper with; returns the card."""
+    from overclaim import artifact
+
+    source = artifact.default_card()
+    card = json.loads(source.read_text(encoding="utf-8"))
     target = tmp_path / "models"
     target.mkdir()
-    for name in ("overclaim-default.joblib", "overclaim-default.fast.pkl",
-                 "overclaim-default.card.json"):
-        shutil.copy(project_root() / "models" / name, target / name)
-    return target / "overclaim-default.joblib"
+    for name in (source.name, card["file"], card["fast_file"]):
+        shutil.copy(source.parent / name, target / name)
+    return target / source.name
 
 
 def read_corpus() -> pd.DataFrame:

@@ -108,8 +108,89 @@ def test_output_file_and_refusal_to_overwrite_input(runner, tmp_path):
     result = runner.invoke(main, ["scan", str(page), "--format", "html", "-o", str(out)])
     assert result.exit_code == 0 and out.read_text().startswith("<!DOCTYPE html>")
     refused = runner.invoke(main, ["scan", str(page), "-o", str(page)])
-    assert refused.exit_code == 2 and "refusing to overwrite" in refused.output
+    assert refused.exit_code == 2 and "refusing to write the report there" in refused.output
     assert page.read_text() == "PRP regrows hair in every patient."
+
+
+def _refused_and_unchanged(result, path, content):
+    assert result.exit_code == 2, result.output
+    assert "refusing to write the report there" in result.output
+    assert path.read_text() == content
+
+
+def test_output_never_overwrites_what_was_given(runner, tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    page, other = folder / "a.txt", folder / "b.txt"
+    page.write_text("PRP regrows hair in every patient.")
+    other.write_text("Stem cells repair discs.")
+    _refused_and_unchanged(runner.invoke(main, ["scan", str(folder), "-o", str(other)]),
+                           other, "Stem cells repair discs.")
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{page}\n")
+    _refused_and_unchanged(runner.invoke(main, ["scan", "--urls", str(urls), "-o", str(urls)]),
+                           urls, f"{page}\n")
+    hard = tmp_path / "hard.txt"
+    hard.hardlink_to(page)
+    _refused_and_unchanged(runner.invoke(main, ["scan", str(page), "-o", str(hard)]),
+                           page, "PRP regrows hair in every patient.")
+    result = runner.invoke(main, ["scan", "-", "-o", str(page)], input=page.read_bytes())
+    _refused_and_unchanged(result, page, "PRP regrows hair in every patient.")
+
+
+def test_write_failure_is_one_line_and_exit_4(runner, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text("PRP regrows hair in every patient.")
+    result = runner.invoke(main, ["scan", str(page), "-o", str(tmp_path / "no" / "r.txt")])
+    assert result.exit_code == 4 and "cannot write" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_inputs_are_reported_and_the_rest_scored(runner, tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    for i in range(3):
+        (tmp_path / f"ok{i}.txt").write_text("Stem cells repair discs for good.")
+    locked = tmp_path / "locked.txt"
+    locked.write_text("x")
+    (tmp_path / "dead.txt").symlink_to(tmp_path / "nowhere.txt")
+    os.mkfifo(tmp_path / "pipe.txt")
+    real_read = Path.read_bytes
+
+    def read_bytes(self):  # root reads anything: refuse as chmod 000 would for a user
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = runner.invoke(main, ["scan", str(tmp_path), "--format", "jsonl"])
+    assert result.exit_code == 3
+    records = {json.loads(line)["source"]: json.loads(line) for line in result.stdout.splitlines()}
+    errors = {Path(k).name: v["error"] for k, v in records.items() if v["error"]}
+    assert errors == {"locked.txt": f"cannot read {locked}: Permission denied",
+                      "dead.txt": "broken link", "pipe.txt": "not a regular file"}
+    assert sum(1 for v in records.values() if v["score"] is not None) == 3
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
+    from overclaim import extract
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.txt").write_text("x")
+    import os
+
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if str(path).endswith("sub"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = {p.name: reason for p, reason in extract.iter_files(tmp_path)}
+    assert found == {"a.txt": None, "sub": "cannot read folder: Permission denied"}
 
 
 def test_fail_above(runner):
@@ -139,9 +220,24 @@ def test_tampered_model_is_a_clean_error(runner, tmp_path):
     from .conftest import copy_model
 
     path = copy_model(tmp_path)
-    path.write_bytes(path.read_bytes() + b"x")
+    fast = path.parent / json.loads(path.read_text())["fast_file"]
+    fast.write_bytes(fast.read_bytes() + b"x")
     result = runner.invoke(main, ["scan", str(DATA / "clinic_page.html"), "--model", str(path)])
-    assert result.exit_code == 1 and "does not match its card" in result.output
+    assert result.exit_code == 4 and "does not match its card" in result.output
+
+
+def test_missing_model_exits_4_saying_where_it_looked(runner, tmp_path):
+    result = runner.invoke(main, ["scan", str(DATA / "clinic_page.html"), "--model",
+                                  str(tmp_path / "none.card.json")])
+    assert result.exit_code == 4 and "none.card.json" in result.output
+
+
+def test_help_lists_exit_codes(runner):
+    from overclaim.cli import EXIT_CODES
+
+    flat = " ".join(runner.invoke(main, ["--help"]).output.split())
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code} {meaning}" in flat
 
 
 def test_folder_boilerplate_counts_once(runner, tmp_path):

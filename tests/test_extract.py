@@ -80,7 +80,7 @@ def test_iter_files_is_recursive_and_filtered(tmp_path):
     (tmp_path / "a").mkdir()
     for name in ("a/page.html", "b.htm", "c.txt", "d.md", "e.pdf", ".hidden.txt"):
         (tmp_path / name).write_text("x")
-    found = [p.relative_to(tmp_path).as_posix() for p in extract.iter_files(tmp_path)]
+    found = [p.relative_to(tmp_path).as_posix() for p, _ in extract.iter_files(tmp_path)]
     assert found == ["a/page.html", "b.htm", "c.txt", "d.md"]
 
 

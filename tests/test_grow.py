@@ -9,9 +9,9 @@ import pandas as pd
 from overclaim import corpus, grow
 from overclaim.cli import main
 from overclaim.model import Params
-from overclaim.scorer import default_model_path
+from overclaim import artifact
 
-SHIPPED = str(default_model_path())  # resolved before a test moves the project home
+SHIPPED = str(artifact.default_card())  # resolved before a test moves the project home
 
 
 def test_suggest_then_add(tiny_corpus, runner, tmp_path):

@@ -207,3 +207,27 @@ def test_category_thresholds_flag_sooner(scorer):
     sooner = scorer.with_options(flag_threshold=0.999,
                                  category_thresholds={"safety": safety / 2})
     assert sooner.score_sentences(text)[0].status == "flagged"
+
+
+BAD_ROWS = ["Stem cells cure autism and rebuild damaged nerves.", "", None, b"\x00\x01",
+            "PRP regrows hair in every patient."]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_one_bad_item_never_sinks_a_batch(scorer, n_jobs):
+    results = list(scorer.score_many(BAD_ROWS, n_jobs=n_jobs))
+    assert [r.error is None for r in results] == [True, False, False, False, True]
+    assert [r.score is None for r in results] == [False, True, True, True, False]
+    record = results[2].to_dict()
+    assert record["error"].startswith("missing value") and record["flagged"] is None
+    assert {"schema", "model", "options", "scored_at", "input_sha256"} <= set(record)
+    with pytest.raises(InputError):
+        scorer.score("")
+
+
+def test_score_frame_marks_bad_rows(scorer):
+    import pandas as pd
+
+    out = scorer.score_frame(pd.DataFrame({"copy": BAD_ROWS}), "copy")
+    assert out["overclaim_error"].isna().tolist() == [True, False, False, False, True]
+    assert out["overclaim_score"].notna().tolist() == [True, False, False, False, True]

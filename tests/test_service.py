@@ -84,7 +84,8 @@ def test_batch_keeps_order_and_reports_bad_items(client):
     results = response.json()["results"]
     assert len(results) == 5
     assert results[0]["flagged"] is True and results[2]["flagged"] is False
-    assert results[1] == {"error": "empty input", "source": "<text>"}
+    assert results[1]["error"] == "empty input" and results[1]["source"] == "<text>"
+    assert results[1]["score"] is None and results[1]["schema"] == results[0]["schema"]
     assert "exactly one" in results[3]["error"]
     assert "--allow-urls" in results[4]["error"]
     assert results[4]["source"] == "https://clinic.example/"

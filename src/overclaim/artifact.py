@@ -1,36 +1,49 @@
-"""Model files on disk: the card, the integrity check, and loading for scoring.
+"""Model files on disk: the card, the integrity check, finding and loading a model.
 
-A shipped model is three files side by side:
+A model is named by its card, ``<name>.card.json``, which lists the model's files with
+their SHA-256:
 
-- ``<name>.joblib``: the fitted scikit-learn model (the reference; used to retrain,
-  explain and check the fast path);
-- ``<name>.fast.pkl``: the same model compiled for scoring (:mod:`overclaim.fastpath`);
-- ``<name>.card.json``: how it was made, how well it does, and both files' SHA-256.
+- ``<name>.<hash>.joblib``: the fitted scikit-learn model (the reference; used to
+  retrain, explain and check the fast path);
+- ``<name>.<hash>.fast.pkl``: the same model compiled for scoring
+  (:mod:`overclaim.fastpath`).
 
-Both binary files run code when unpickled: load only models you trust. ``load`` refuses
-any file whose SHA-256 differs from its card, which catches a file changed after the card
-was written (not a malicious card). Scoring needs neither scikit-learn nor the joblib
-file; the reference model is unpickled only when something asks for it.
+The files carry their own hash in their names, so saving a new model never touches the
+files of the old one: the new files are written first and the card is replaced last,
+atomically. A kill at any moment leaves the old model loadable or the new one complete.
+
+Both binary files run code when unpickled: load only models you trust. ``load`` reads
+each file once, checks its bytes against the card, and unpickles those same bytes, so
+a file changed after the card was written is refused (a malicious card is not caught).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from overclaim import atomic
 from overclaim.fastpath import CompiledModel
 
-
 DEFAULT_NAME = "overclaim-default"
+CARD_SUFFIX = ".card.json"
+#: Environment variable naming the model to load when none is given.
+MODEL_ENV = "OVERCLAIM_MODEL"
 
 
 class ModelError(Exception):
     """A model file is missing, does not match its card, or cannot be used."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -41,12 +54,46 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def card_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name.removesuffix(".joblib") + ".card.json")
+def card_file(directory: Path, name: str = DEFAULT_NAME) -> Path:
+    return Path(directory) / f"{name}{CARD_SUFFIX}"
 
 
-def fast_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name.removesuffix(".joblib") + ".fast.pkl")
+def resolve(path: str | Path) -> Path:
+    """The card of the model at ``path``: a card file, or a folder holding the default card."""
+    path = Path(path)
+    if path.is_dir():
+        path = card_file(path)
+    if not path.name.endswith(CARD_SUFFIX):
+        raise ModelError(f"{path}: give a model's card (a {CARD_SUFFIX} file) or the folder "
+                         "holding it")
+    return path
+
+
+def default_card() -> Path:
+    """The model used when none is given, and the places looked at, in order.
+
+    1. the card named by the ``OVERCLAIM_MODEL`` environment variable;
+    2. ``models/`` of the source checkout this package runs from (an editable install);
+    3. the model shipped inside the installed package (``overclaim.bundled``).
+    """
+    from overclaim.paths import bundled_models_dir, checkout_root
+
+    env = os.environ.get(MODEL_ENV)
+    if env:
+        return resolve(env)
+    looked: list[Path] = []
+    checkout = checkout_root()
+    if checkout is not None:
+        looked.append(card_file(checkout / "models"))
+    bundled = bundled_models_dir()
+    if bundled is not None:
+        looked.append(card_file(bundled))
+    for candidate in looked:
+        if candidate.is_file():
+            return candidate
+    places = ", ".join(str(p) for p in looked) or "no model folder found"
+    raise ModelError(f"no model found (looked at: {places}); reinstall overclaim, train one "
+                     f"with `overclaim train`, or name one with --model or {MODEL_ENV}")
 
 
 @dataclass
@@ -55,8 +102,8 @@ class ModelBundle:
 
     card: dict[str, Any]
     compiled: CompiledModel
-    path: Path
-    sha256: str
+    path: Path  # the card
+    sha256: str  # of the card, which holds every file's hash: the model's identity
     thresholds: dict[str, float] = field(default_factory=dict)
     _reference: Any = None
 
@@ -66,58 +113,91 @@ class ModelBundle:
 
     @property
     def model(self):
-        """The scikit-learn :class:`~overclaim.model.OverclaimModel` (unpickled on first use)."""
+        """The scikit-learn :class:`~overclaim.model.OverclaimModel` (read, checked and
+        unpickled on first use)."""
         if self._reference is None:
             import joblib
 
+            data = _read_checked(self.path.parent / self.card["file"], self.card.get("sha256"))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", category=UserWarning)
-                self._reference = joblib.load(self.path)
+                self._reference = joblib.load(io.BytesIO(data))
         return self._reference
 
 
-def read_card(path: Path) -> dict[str, Any]:
+def read_card(path: Path) -> tuple[dict[str, Any], bytes]:
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
-    card_file = card_path(path)
-    if not card_file.is_file():
-        raise ModelError(f"no card for {path.name}: expected {card_file.name} beside it")
+        raise ModelError(f"model card not found: {path}")
+    raw = path.read_bytes()
     try:
-        return json.loads(card_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ModelError(f"{card_file.name} is not valid JSON: {error}") from None
+        card = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path.name} is not valid JSON: {error}") from None
+    if not isinstance(card, dict) or not isinstance(card.get("file"), str) \
+            or not isinstance(card.get("fast_file"), str):
+        raise ModelError(f"{path.name} is not a model card (no 'file' and 'fast_file')")
+    return card, raw
 
 
-def _check(path: Path, expected: str | None) -> str:
+def _read_checked(path: Path, expected: str | None) -> bytes:
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
-    actual = sha256_file(path)
+    data = path.read_bytes()
+    actual = sha256_bytes(data)
     if actual != expected:
         raise ModelError(
             f"{path.name} does not match its card (sha256 {actual[:12]}..., card says "
             f"{str(expected)[:12]}...): refusing to load a file that may have been tampered with")
-    return actual
+    return data
 
 
-def load(path: Path) -> ModelBundle:
-    """Check both files against the card, warn on another scikit-learn, load the fast model."""
-    path = Path(path)
-    card = read_card(path)
-    sha = _check(path, card.get("sha256"))
-    fast = fast_path(path)
-    _check(fast, card.get("fast_sha256"))
+def load(path: str | Path | None = None) -> ModelBundle:
+    """Check the compiled file against the card, warn on another scikit-learn, load it."""
+    card_path = resolve(path) if path is not None else default_card()
+    card, raw = read_card(card_path)
+    data = _read_checked(card_path.parent / card["fast_file"], card.get("fast_sha256"))
     trained_with = card.get("versions", {}).get("scikit-learn")
     try:
         installed = metadata.version("scikit-learn")
     except metadata.PackageNotFoundError:
         installed = None
     if trained_with and installed and trained_with != installed:
-        warnings.warn(f"{path.name} was trained with scikit-learn {trained_with}; this is "
+        warnings.warn(f"{card_path.name} was trained with scikit-learn {trained_with}; this is "
                       f"{installed}: predictions may differ", UserWarning, stacklevel=2)
     try:
-        compiled = CompiledModel.load(fast)
+        compiled = CompiledModel.from_bytes(data)
     except Exception as error:  # an unreadable pickle is reported, not raised raw
-        raise ModelError(f"{fast.name} cannot be loaded: {error}") from None
-    return ModelBundle(card=card, compiled=compiled, path=path, sha256=sha,
+        raise ModelError(f"{card['fast_file']} cannot be loaded: {error}") from None
+    return ModelBundle(card=card, compiled=compiled, path=card_path, sha256=sha256_bytes(raw),
                        thresholds=dict(card.get("thresholds", {})))
+
+
+def save(reference: bytes, compiled: bytes, card: dict[str, Any], directory: Path,
+         name: str) -> Path:
+    """Write a model's files, then switch to them by replacing its card; returns the card.
+
+    Files are named by their hash, so the old model's files stay untouched until the new
+    card is in place; only then are files no card names any more removed.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for key, data, suffix in (("file", reference, ".joblib"), ("fast_file", compiled, ".fast.pkl")):
+        digest = sha256_bytes(data)
+        target = directory / f"{name}.{digest[:16]}{suffix}"
+        if not (target.is_file() and sha256_file(target) == digest):
+            atomic.write_bytes(target, data)
+        files[key] = target.name
+        files["sha256" if key == "file" else "fast_sha256"] = digest
+    path = card_file(directory, name)
+    atomic.write_text(path, json.dumps({**card, "name": name, **files}, indent=2) + "\n")
+    _remove_unused(directory, name, {files["file"], files["fast_file"]})
+    return path
+
+
+def _remove_unused(directory: Path, name: str, keep: set[str]) -> None:
+    for pattern in (f"{name}.*.joblib", f"{name}.*.fast.pkl", f"{name}.joblib", f"{name}.fast.pkl"):
+        for stale in directory.glob(pattern):
+            if stale.name not in keep:
+                stale.unlink(missing_ok=True)

@@ -1,14 +1,13 @@
 """The ``overclaim`` command: thin wrappers that parse options, call the library, render.
 
 Library errors become one-line messages with a non-zero exit, never tracebacks.
-Exit codes: 0 success; 1 a check failed (invalid corpus, quality gate, a page above
-``--fail-above``); 2 a usage error; 3 some inputs of a scan could not be scored (each
-is reported, the others are scored).
+Exit codes (:data:`EXIT_CODES`, shown in ``--help``) are the same for every command.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,11 +15,53 @@ import click
 
 from overclaim.labels import CATEGORIES
 
+EXIT_CHECK, EXIT_USAGE, EXIT_PARTIAL, EXIT_TOOL = 1, 2, 3, 4
+EXIT_CODES = {
+    0: "done",
+    EXIT_CHECK: "a check you asked for failed (--fail-above, corpus validate, quality gate)",
+    EXIT_USAGE: "usage error (bad option, or an output that would overwrite an input)",
+    EXIT_PARTIAL: "some inputs could not be scored (each reported; the rest were scored)",
+    EXIT_TOOL: "the tool could not run (missing model or extra, write failure, internal error)",
+}
+_EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {what}" for code, what in EXIT_CODES.items())
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+MODEL_HELP = ("A model card (NAME.card.json) or its folder; default: $OVERCLAIM_MODEL, else the "
+              "shipped model. Only load models you trust.")
+
+
+class ToolError(click.ClickException):
+    """The tool itself could not run: a missing model or extra, a failed write."""
+
+    exit_code = EXIT_TOOL
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EXIT_HELP)
 @click.version_option(package_name="overclaim")
 def main() -> None:
     """Find overclaiming in health-treatment marketing, sentence by sentence."""
+
+
+def entry() -> None:
+    """The console script: ``main``, with an unexpected error as one line and exit 4."""
+    try:
+        main.main(prog_name="overclaim")
+    except Exception as error:  # a bug: say so in one line; the traceback on request
+        if os.environ.get("OVERCLAIM_DEBUG"):
+            raise
+        click.echo(f"error: internal error: {error.__class__.__name__}: {error} (run with "
+                   "OVERCLAIM_DEBUG=1 for the traceback, and please report it)", err=True)
+        sys.exit(EXIT_TOOL)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a report or table atomically; a failure is a one-line error, exit 4."""
+    from overclaim import atomic
+
+    try:
+        atomic.write_text(path, text)
+    except OSError as error:
+        raise ToolError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 @main.group(name="corpus")
@@ -95,9 +136,8 @@ def corpus_template(documents: tuple[Path, ...], treatment: str, output: Path | 
         frame.to_csv(sys.stdout, index=False)
         return
     if output.exists():
-        raise click.ClickException(f"{output} exists; not overwriting it")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(output, index=False)
+        raise click.UsageError(f"{output} exists; not overwriting it")
+    write_output(output, frame.to_csv(index=False))
     click.echo(f"wrote {len(frame)} units to {output}")
 
 
@@ -139,7 +179,7 @@ def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) 
     except corpus.CorpusError as error:
         raise click.ClickException(str(error)) from None
     card = result.card
-    click.echo(f"wrote {result.model_path} and {result.card_path}")
+    click.echo(f"wrote the model described by {result.card_path}")
     click.echo("held-out: " + ", ".join(f"{k} {v:.3f}" for k, v in card["gate_metrics"].items()))
     click.echo(f"thresholds: flag {card['thresholds']['flag']}, review {card['thresholds']['review']}")
     if pin:
@@ -152,7 +192,7 @@ def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) 
     if problems:
         for problem in problems:
             click.echo(f"quality gate: {problem}", err=True)
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(EXIT_CHECK)
 
 
 @main.command(name="evaluate")
@@ -175,7 +215,7 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
         raise click.ClickException(str(error)) from None
     click.echo(ev.format_table(evaluation))
     if as_json:
-        as_json.write_text(json.dumps(evaluation.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_output(as_json, json.dumps(evaluation.to_dict(), indent=2) + "\n")
 
 
 def _scoring_options(threshold: float | None, review: float | None, categories: tuple[str, ...],
@@ -208,7 +248,7 @@ def _load_scorer(model: Path | None, options):
     try:
         return Scorer.load(model, options)
     except ModelError as error:
-        raise click.ClickException(str(error)) from None
+        raise ToolError(str(error)) from None
 
 
 @main.command(name="scan")
@@ -219,8 +259,7 @@ def _load_scorer(model: Path | None, options):
               default="table", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here (refuses to overwrite an input).")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
-              help="A model file (default: the shipped model). Only load models you trust.")
+@click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold (default: card).")
 @click.option("--review-threshold", type=click.FloatRange(0, 1), help="Review threshold.")
 @click.option("--category", "categories", multiple=True,
@@ -245,16 +284,18 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
     from tqdm import tqdm
 
     from overclaim import report
-    from overclaim.scan import FetchOptions, plan, scan
+    from overclaim.scan import FetchOptions, output_conflict, plan, scan
 
     if not inputs and not urls_file:
         raise click.UsageError("give at least one file, folder, URL, '-' or --urls FILE")
-    if output is not None and output.resolve() in {Path(i).resolve() for i in inputs if i != "-"}:
-        raise click.UsageError(f"{output} is one of the inputs; refusing to overwrite it")
+    conflict = output_conflict(output, list(inputs), urls_file) if output is not None else None
+    if conflict:
+        raise click.UsageError(f"{conflict}; refusing to write the report there")
     scorer = _load_scorer(model, _scoring_options(threshold, review_threshold, categories, context,
                                                   category_thresholds))
     sources = plan(list(inputs), urls_file)
-    with tqdm(total=len(sources), unit="page", disable=no_progress or len(sources) < 2,
+    with tqdm(total=len(sources), unit="page",
+              disable=no_progress or len(sources) < 2 or not sys.stderr.isatty(),
               file=sys.stderr) as bar:
         records = scan(sources, scorer,
                        FetchOptions(timeout=timeout, max_bytes=max_bytes,
@@ -265,14 +306,14 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
             click.echo(f"error: {record.source}: {record.error}", err=True)
     text = report.render(records, fmt, scorer.model_info(), top)
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
     if fail_above is not None and any(r.result and r.result.score > fail_above for r in records):
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(EXIT_CHECK)
     if any(r.error for r in records):
-        raise click.exceptions.Exit(3)
+        raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
 @corpus_group.command(name="suspects")
@@ -292,8 +333,8 @@ def corpus_suspects(min_confidence: float, output: Path | None) -> None:
         raise click.ClickException(str(error)) from None
     if output:
         if output.exists():
-            raise click.ClickException(f"{output} exists; not overwriting it")
-        table.to_csv(output, index=False)
+            raise click.UsageError(f"{output} exists; not overwriting it")
+        write_output(output, table.to_csv(index=False))
     for row in table.itertuples(index=False):
         click.echo(f"{row.confidence:.2f}  {row.label:>9} -> {row.predicted:<9}  "
                    f"{row.doc}:{row.start}-{row.end}  {row.text[:90]}")
@@ -307,7 +348,7 @@ def corpus_suspects(min_confidence: float, output: Path | None) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV to write; a Label Studio import (.labelstudio.json) and labeling "
                    "config (.labelstudio.xml) are written beside it.")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="Model file.")
+@click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
 def corpus_suggest(files: tuple[Path, ...], treatment: str, output: Path, model: Path | None) -> None:
     """Cut new documents into units to label, least-sure first, with the model's guess."""
     from overclaim import corpus
@@ -328,7 +369,7 @@ def corpus_suggest(files: tuple[Path, ...], treatment: str, output: Path, model:
 @main.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), help="Model file.")
+@click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
 @click.option("--allow-urls", is_flag=True,
               help="Let clients ask the service to fetch public URLs (never private addresses).")
 def serve_command(host: str, port: int, model: Path | None, allow_urls: bool) -> None:
@@ -336,10 +377,10 @@ def serve_command(host: str, port: int, model: Path | None, allow_urls: bool) ->
     try:
         from overclaim import service
     except ImportError as error:
-        raise click.ClickException(str(error)) from None
+        raise ToolError(str(error)) from None
     from overclaim.artifact import ModelError
 
     try:
         service.serve(host=host, port=port, allow_urls=allow_urls, model=model)
     except ModelError as error:
-        raise click.ClickException(str(error)) from None
+        raise ToolError(str(error)) from None

@@ -18,6 +18,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from overclaim import atomic
 from overclaim.paths import corpus_dir
 from overclaim.segment import normalise, segment
 
@@ -225,9 +226,7 @@ def add(paths: Iterable[Path], root: Path | None = None, dry_run: bool = False) 
 
 
 def write(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    frame[COLUMNS].to_csv(tmp, index=False)
-    tmp.replace(path)
+    atomic.write_text(path, frame[COLUMNS].to_csv(index=False))
 
 
 def stats(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -265,6 +264,5 @@ def update_datasheet(counts: dict[str, dict[str, int]], root: Path | None = None
         raise CorpusError(f"{path} has no {DATASHEET_START} ... {DATASHEET_END} block")
     head, rest = text.split(DATASHEET_START, 1)
     _, tail = rest.split(DATASHEET_END, 1)
-    path.write_text(f"{head}{DATASHEET_START}\n{stats_markdown(counts)}\n{DATASHEET_END}{tail}",
-                    encoding="utf-8")
+    atomic.write_text(path, f"{head}{DATASHEET_START}\n{stats_markdown(counts)}\n{DATASHEET_END}{tail}")
     return path

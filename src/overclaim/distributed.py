@@ -16,8 +16,9 @@ import pandas as pd
 from overclaim.scorer import Scorer
 
 #: Result columns added to every partition (also the ``meta`` Dask needs up front).
-RESULT_COLUMNS = {"overclaim_score": "float64", "overclaim_flagged": "bool",
-                  "overclaim_categories": "object", "overclaim_passages": "object"}
+RESULT_COLUMNS = {"overclaim_score": "float64", "overclaim_flagged": "object",
+                  "overclaim_categories": "object", "overclaim_passages": "object",
+                  "overclaim_error": "object"}
 
 
 def score_partition(partition: pd.DataFrame, column: str, scorer: Scorer) -> pd.DataFrame:

@@ -13,6 +13,7 @@ never assumed. Every limit is applied before the expensive work.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,24 +231,49 @@ def from_path(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read a local file, refusing missing, non-regular and over-large files before reading."""
     path = Path(path)
     if not path.exists():
-        raise ExtractError(f"no such file: {path}")
+        raise ExtractError(f"broken link: {path}" if path.is_symlink() else f"no such file: {path}")
     if not path.is_file():
         raise ExtractError(f"not a regular file: {path}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ExtractError(f"{size} bytes, over the size cap of {max_bytes}")
-    raw = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ExtractError(f"{size} bytes, over the size cap of {max_bytes}")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ExtractError(f"cannot read {path}: {error.strerror or error}") from None
     suffix = path.suffix.lower()
     is_html = True if suffix in HTML_SUFFIXES else (False if suffix in TEXT_SUFFIXES else None)
     return from_bytes(raw, source=str(path), is_html=is_html)
 
 
-def iter_files(folder: Path) -> Iterator[Path]:
-    """Files under a folder (recursively) that look like pages: .html, .htm, .txt, .md."""
+def iter_files(folder: Path) -> Iterator[tuple[Path, str | None]]:
+    """Pages under a folder, recursively (.html, .htm, .txt, .md), in sorted order.
+
+    Yields ``(path, None)`` for each page, and ``(path, reason)`` for what cannot be read
+    (an unreadable subfolder, a broken link, a FIFO or other special file with a page
+    suffix), so that a scan reports what it skipped. Hidden files and other suffixes are
+    not pages and are passed over.
+    """
     wanted = HTML_SUFFIXES | TEXT_SUFFIXES
-    for path in sorted(Path(folder).rglob("*")):
-        if path.is_file() and path.suffix.lower() in wanted and not path.name.startswith("."):
-            yield path
+    problems: list[tuple[Path, str]] = []
+
+    def unreadable(error: OSError) -> None:
+        problems.append((Path(error.filename), f"cannot read folder: {error.strerror or error}"))
+
+    found: list[tuple[Path, str | None]] = []
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs.sort()
+        for name in files:
+            path = Path(root) / name
+            if name.startswith(".") or path.suffix.lower() not in wanted:
+                continue
+            if not path.exists():
+                found.append((path, "broken link"))
+            elif not path.is_file():
+                found.append((path, "not a regular file"))
+            else:
+                found.append((path, None))
+    yield from sorted(found + problems, key=lambda item: str(item[0]))
 
 
 def is_url(value: str) -> bool:

@@ -16,7 +16,6 @@ import pickle
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -239,18 +238,16 @@ class CompiledModel:
         self.towards_overclaim = self.coef[k] - self.coef.mean(axis=0)
         return self
 
-    def save(self, path: Path) -> None:
+    def to_bytes(self) -> bytes:
         state = {k: v for k, v in self.__dict__.items()
                  if k not in ("matcher", "names", "towards_overclaim")}
-        with open(path, "wb") as handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
-    def load(cls, path: Path) -> "CompiledModel":
-        """Unpickle (runs code: trusted files only; the caller checks the SHA-256 first)."""
+    def from_bytes(cls, data: bytes) -> "CompiledModel":
+        """Unpickle (runs code: trusted bytes only; the caller checks the SHA-256 first)."""
         self = cls.__new__(cls)
-        with open(path, "rb") as handle:
-            self.__dict__.update(pickle.load(handle))
+        self.__dict__.update(pickle.loads(data))
         return self.attach(default_matcher())
 
     # --- cues -----------------------------------------------------------------------

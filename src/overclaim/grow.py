@@ -9,13 +9,13 @@ for ``overclaim corpus add`` and a Label Studio import file with pre-annotations
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from overclaim import atomic
 from overclaim import corpus as corpus_lib
 from overclaim import evaluate as ev
 from overclaim import model as model_lib
@@ -96,11 +96,10 @@ def write_suggestions(rows: pd.DataFrame, output: Path, model_name: str) -> tupl
     if output.exists():
         raise corpus_lib.CorpusError(f"{output} exists; not overwriting it")
     output.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(output, index=False)
+    atomic.write_text(output, rows.to_csv(index=False))
     tasks_path = output.with_suffix(".labelstudio.json")
-    tasks_path.write_text(json.dumps(label_studio_tasks(rows, model_name), indent=1) + "\n",
-                          encoding="utf-8")
-    output.with_suffix(".labelstudio.xml").write_text(LABEL_STUDIO_CONFIG, encoding="utf-8")
+    atomic.write_text(tasks_path, json.dumps(label_studio_tasks(rows, model_name), indent=1) + "\n")
+    atomic.write_text(output.with_suffix(".labelstudio.xml"), LABEL_STUDIO_CONFIG)
     return output, tasks_path
 
 
@@ -113,7 +112,7 @@ def _place(path: Path, base: Path) -> Path:
     if target.exists() and target.read_bytes() != path.read_bytes():
         raise corpus_lib.CorpusError(f"{target} exists with other content; rename {path.name}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, target)
+    atomic.write_bytes(target, path.read_bytes())
     return target
 
 

@@ -9,7 +9,7 @@ it with joblib, compiles it for fast scoring, and writes the card
 
 from __future__ import annotations
 
-import json
+import io
 from dataclasses import dataclass
 import platform
 from importlib import metadata
@@ -180,22 +180,15 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def save(model: OverclaimModel, card: dict[str, Any], directory: Path,
-         name: str) -> tuple[Path, Path]:
-    """Write ``<name>.joblib``, its compiled ``<name>.fast.pkl`` and ``<name>.card.json``.
+def save(model: OverclaimModel, card: dict[str, Any], directory: Path, name: str) -> Path:
+    """Write the model, its compiled fast form and its card (see :func:`artifact.save`).
 
-    The card records both files' SHA-256 so that loading can refuse a changed file.
+    Returns the card's path. Both forms are serialised in memory first, so a failure to
+    compile leaves the folder as it was.
     """
     import joblib
 
-    directory.mkdir(parents=True, exist_ok=True)
-    model_file = directory / f"{name}.joblib"
-    joblib.dump(model, model_file, compress=3)
-    fast_file = artifact.fast_path(model_file)
-    CompiledModel.from_model(model).save(fast_file)
-    card = {**card, "name": name, "file": model_file.name,
-            "sha256": artifact.sha256_file(model_file), "fast_file": fast_file.name,
-            "fast_sha256": artifact.sha256_file(fast_file)}
-    card_file = artifact.card_path(model_file)
-    card_file.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return model_file, card_file
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=3)
+    compiled = CompiledModel.from_model(model).to_bytes()
+    return artifact.save(buffer.getvalue(), compiled, card, directory, name)

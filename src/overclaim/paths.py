@@ -14,20 +14,24 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 
 
-def project_root() -> Path:
-    """The checkout holding ``corpus/`` and ``models/``.
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (an editable install), if any."""
+    candidate = PACKAGE_DIR.parent.parent
+    if (candidate / "pyproject.toml").is_file() and (candidate / "models").is_dir():
+        return candidate
+    return None
 
-    ``OVERCLAIM_HOME`` wins; otherwise the checkout the package was installed from
-    in editable mode (``src/overclaim`` -> two levels up); otherwise the current
-    directory, so a user can run the CLI from inside a checkout.
+
+def project_root() -> Path:
+    """The checkout holding ``corpus/`` and ``models/`` (for corpus work and training).
+
+    ``OVERCLAIM_HOME`` wins; otherwise the checkout the package runs from; otherwise the
+    current directory, so a researcher can work in a checkout with an installed wheel.
     """
     env = os.environ.get("OVERCLAIM_HOME")
     if env:
         return Path(env).resolve()
-    candidate = PACKAGE_DIR.parent.parent
-    if (candidate / "corpus").is_dir() and (candidate / "pyproject.toml").is_file():
-        return candidate
-    return Path.cwd()
+    return checkout_root() or Path.cwd()
 
 
 def corpus_dir() -> Path:
@@ -35,4 +39,16 @@ def corpus_dir() -> Path:
 
 
 def models_dir() -> Path:
+    """Where ``overclaim train`` writes models."""
     return project_root() / "models"
+
+
+def bundled_models_dir() -> Path | None:
+    """The models shipped inside the installed package (``models/`` built into the wheel)."""
+    from importlib import resources
+
+    try:
+        folder = resources.files("overclaim.bundled")
+    except ModuleNotFoundError:  # an editable install maps only src/; the checkout has them
+        return None
+    return Path(str(folder))

@@ -97,13 +97,13 @@ class PageResult:
 
     source: str
     text: str
-    score: float
+    score: float | None  # None when the input could not be scored (``error`` says why)
     sentences: list[SentenceResult]
     passages: list[Passage]
     category_scores: dict[str, float]
     model: dict[str, Any]
     options: dict[str, Any]
-    input_sha256: str
+    input_sha256: str | None
     scored_at: str
     error: str | None = None
     title: str | None = None
@@ -123,7 +123,7 @@ class PageResult:
             "source": self.source,
             "title": self.title,
             "score": self.score,
-            "flagged": self.flagged,
+            "flagged": None if self.error else self.flagged,
             "categories": self.categories,
             "category_scores": self.category_scores,
             "spans": [{"begin": s.start, "end": s.end, "score": s.overclaim,

@@ -7,6 +7,7 @@ several pages (menus, banners, footers the extractor kept) count once in page sc
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -48,11 +49,42 @@ def plan(inputs: list[str], urls_file: Path | None = None) -> list[str | tuple[s
         if item == "-" or extract.is_url(item):
             sources.append(item)
         elif Path(item).is_dir():
-            found = [str(p) for p in extract.iter_files(Path(item))]
+            found = [str(p) if reason is None else (str(p), reason)
+                     for p, reason in extract.iter_files(Path(item))]
             sources.extend(found or [(item, "folder holds no .html, .htm, .txt or .md files")])
         else:
             sources.append(item)
     return sources
+
+
+def output_conflict(output: Path, inputs: list[str], urls_file: Path | None) -> str | None:
+    """Why writing ``output`` could destroy something the user gave, or None.
+
+    Refused: the output is an input file (same path, a link to it, or a hard link), lies
+    inside an input folder being scanned, is the URL list, or exists while standard input
+    is read (it may be where stdin comes from).
+    """
+    target = Path(output)
+    real = Path(os.path.realpath(target))
+    givens = [Path(i) for i in inputs if i != "-" and not extract.is_url(i)]
+    if urls_file is not None:
+        givens.append(Path(urls_file))
+    for given in givens:
+        given_real = Path(os.path.realpath(given))
+        if real == given_real or _same_file(target, given):
+            return f"{output} is one of the inputs"
+        if given.is_dir() and given_real in real.parents:
+            return f"{output} lies inside the scanned folder {given}"
+    if "-" in inputs and target.exists():
+        return f"{output} exists and standard input is read (it may be where the input comes from)"
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def scan(sources: list[str | tuple[str, str]], scorer: Scorer,

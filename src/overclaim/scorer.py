@@ -14,6 +14,7 @@ Loading a model runs code from its joblib file: load only models you trust.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -28,7 +29,6 @@ from overclaim.context import neighbours
 from overclaim.cues import Cue
 from overclaim.extract import InputError
 from overclaim.labels import CATEGORIES, LABELS
-from overclaim.paths import models_dir
 from overclaim.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
 from overclaim.segment import Unit, segment
 
@@ -47,9 +47,15 @@ class Scorer:
 
     @classmethod
     def load(cls, path: str | Path | None = None, options: ScoringOptions | None = None) -> "Scorer":
-        """Load the shipped default model, or the model at ``path``, checking its SHA-256."""
-        model_path = Path(path) if path else default_model_path()
-        return cls(artifact.load(model_path), options)
+        """Load a model, checking its files against its card.
+
+        ``path`` is a model card (``<name>.card.json``) or a folder holding
+        ``overclaim-default.card.json``. Without it: the card named by the
+        ``OVERCLAIM_MODEL`` environment variable, else the checkout's ``models/`` (in an
+        editable install), else the model shipped inside the installed package.
+        Raises :class:`~overclaim.artifact.ModelError` saying where it looked.
+        """
+        return cls(artifact.load(path), options)
 
     def with_options(self, **changes) -> "Scorer":
         """A scorer sharing this model (and its compiled fast path) with some options changed."""
@@ -115,28 +121,56 @@ class Scorer:
             category_scores=self.page_category_scores(sentences),
             model=self.model_info(), options=self.options.to_dict(),
             input_sha256=document.sha256,
-            scored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            scored_at=_now(),
         )
 
-    def score_many(self, items: Iterable[str | bytes], n_jobs: int = 1) -> Iterator[PageResult]:
-        """Score many pages lazily, in input order; ``n_jobs`` threads score side by side."""
+    def score_many(self, items: Iterable[object], n_jobs: int = 1) -> Iterator[PageResult]:
+        """Score many pages lazily, in input order; ``n_jobs`` threads score side by side.
+
+        Never raises for a bad item: an empty, missing (``None``/NaN), non-text, binary,
+        oversize or refused item yields a result with ``error`` set and ``score`` None,
+        in its place, and every other item is scored.
+        """
         if n_jobs <= 1:
             for item in items:
-                yield self.score(item)
+                yield self.score_or_error(item)
             return
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            yield from _ordered(pool, self.score, items, n_jobs)
+            yield from _ordered(pool, self.score_or_error, items, n_jobs)
 
-    def score_frame(self, frame, column: str):
-        """Score a text column of a pandas DataFrame; returns a copy with result columns."""
+    def score_or_error(self, item: object, source: str = "<text>") -> PageResult:
+        """:meth:`score`, with bad input turned into a result whose ``error`` says why."""
+        try:
+            if not isinstance(item, (str, bytes, bytearray)):
+                raise InputError(_not_text(item))
+            return self.score(item, source=source)
+        except InputError as error:
+            return self.error_result(source, str(error), item)
+
+    def error_result(self, source: str, error: str, item: object = None) -> PageResult:
+        """A complete result record for an input that could not be scored."""
+        raw = item.encode("utf-8", "replace") if isinstance(item, str) else item
+        digest = hashlib.sha256(raw).hexdigest() if isinstance(raw, (bytes, bytearray)) else None
+        return PageResult(
+            source=source, text="", score=None, sentences=[], passages=[],
+            category_scores={}, model=self.model_info(), options=self.options.to_dict(),
+            input_sha256=digest, scored_at=_now(), error=error)
+
+    def score_frame(self, frame, column: str, n_jobs: int = 1):
+        """Score a text column of a pandas DataFrame; returns a copy with result columns.
+
+        A row that cannot be scored gets ``overclaim_score`` NaN, ``overclaim_flagged``
+        None and the reason in ``overclaim_error``; the other rows are scored.
+        """
         if column not in frame.columns:
             raise KeyError(f"no column {column!r} in the frame")
-        results = list(self.score_many(frame[column].fillna("").astype(str).tolist()))
+        results = list(self.score_many(frame[column].tolist(), n_jobs=n_jobs))
         out = frame.copy()
-        out["overclaim_score"] = [r.score for r in results]
-        out["overclaim_flagged"] = [r.flagged for r in results]
+        out["overclaim_score"] = [float("nan") if r.error else r.score for r in results]
+        out["overclaim_flagged"] = [None if r.error else r.flagged for r in results]
         out["overclaim_categories"] = [[c for c, on in r.categories.items() if on] for r in results]
         out["overclaim_passages"] = [[p.text for p in r.passages] for r in results]
+        out["overclaim_error"] = [r.error for r in results]
         return out
 
     # --- internals ------------------------------------------------------------------
@@ -212,8 +246,14 @@ def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -
         yield pending.popleft().result()
 
 
-def default_model_path() -> Path:
-    return models_dir() / f"{artifact.DEFAULT_NAME}.joblib"
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _not_text(item: object) -> str:
+    if item is None or (isinstance(item, float) and item != item):
+        return "missing value (None or NaN), not text"
+    return f"expected text (str) or bytes, got {type(item).__name__}"
 
 
 def page_score(sentences: list[SentenceResult]) -> float:

@@ -201,16 +201,17 @@ def create_app(scorer: Scorer | None = None, allow_urls: bool = False,
 
     @app.post("/v1/score-batch", summary="Score up to 100 pages, in order")
     def score_batch(batch: BatchRequest) -> dict[str, list[dict[str, Any]]]:
-        """One result per item, in order; an item that cannot be scored gets
-        `{"error": ..., "source": ...}` and the others are still scored."""
+        """One result per item, in order; an item that cannot be scored gets a complete
+        record with `error` set and `score` null, and the others are still scored."""
         results = []
         for item in batch.items:
             try:
                 results.append(score_one(item, batch.options).to_dict())
-            except (HTTPException, ExtractError, InputError) as error:
+            except (HTTPException, InputError) as error:
                 detail = error.detail if isinstance(error, HTTPException) else str(error)
                 source = item.url or ("<html>" if item.html is not None else "<text>")
-                results.append({"error": detail, "source": source})
+                given = item.text if item.text is not None else item.html
+                results.append(scorer.error_result(source, str(detail), given).to_dict())
         return {"results": results}
 
     @app.get("/healthz", summary="Liveness and the loaded model")

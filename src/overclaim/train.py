@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from overclaim import atomic
 from overclaim import corpus as corpus_lib
 from overclaim import evaluate as ev
 from overclaim import model as model_lib
@@ -39,7 +40,6 @@ class GateError(Exception):
 
 @dataclass
 class TrainResult:
-    model_path: Path
     card_path: Path
     card: dict[str, Any]
 
@@ -98,10 +98,10 @@ def train(name: str = model_lib.DEFAULT_NAME, params: model_lib.Params = model_l
         "limitations": LIMITATIONS,
     }
     directory = output or models_dir()
-    model_path, card_path = model_lib.save(fitted, card, directory, name)
+    card_path = model_lib.save(fitted, card, directory, name)
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    (directory / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
-    return TrainResult(model_path, card_path, card)
+    atomic.write_text(directory / "MODEL_CARD.md", model_card_markdown(card))
+    return TrainResult(card_path, card)
 
 
 INTENDED_USE = (
@@ -220,5 +220,5 @@ def pin_gate(card: dict[str, Any], allow_lower: bool = False) -> dict[str, Any]:
     gate = {"corpus_sha256": card["corpus"]["sha256"], "model": card["name"],
             "floors": floors, "note": "floors = held-out metrics of the shipped model minus "
             f"{FLOOR_MARGIN}; lowering one needs `overclaim train --pin --allow-lower`"}
-    gate_path().write_text(json.dumps(gate, indent=2) + "\n", encoding="utf-8")
+    atomic.write_text(gate_path(), json.dumps(gate, indent=2) + "\n")
     return gate
