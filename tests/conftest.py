@@ -39,7 +39,8 @@ def tiny_corpus(tmp_path, monkeypatch) -> Path:
     (docs / "b.txt").write_text("A 2020 trial of 60 adults found no benefit over saline.\n"
                                 "More research is needed.\n", encoding="utf-8")
     monkeypatch.setenv("OVERCLAIM_HOME", str(root))
-    frame = corpus.template(sorted(docs.glob("*.txt")), "prp-joint", root / "corpus")
+    frame = corpus.template(sorted(docs.glob("*.txt")), "prp-joint", root / "corpus",
+                            voice="clinic-service", page_kind="promotional")
     frame["label"] = ["overclaim", "overclaim", "neutral", "supported", "hedged"]
     frame["categories"] = ["efficacy", "efficacy", "", "", ""]
     frame.to_csv(root / "corpus" / "sentences.csv", index=False)

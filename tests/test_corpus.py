@@ -24,13 +24,15 @@ def test_shipped_corpus_is_valid(shipped):
 
 
 def test_sizes_and_spread(shipped):
-    assert len(shipped) >= 3000
+    assert len(shipped) >= 8000
+    assert (shipped.drop_duplicates("doc")["source"] == "authored").sum() >= 250
     counts = shipped["label"].value_counts()
     assert set(counts.index) == set(corpus.LABELS)
-    assert counts.min() >= 300
+    assert counts.min() >= 400
     treatments = shipped["treatment"].value_counts()
-    assert len(treatments) >= 20
-    assert treatments.max() <= 0.20 * len(shipped)
+    assert len(treatments) >= 30
+    assert treatments.max() <= 0.12 * len(shipped)
+    assert set(shipped["voice"]) <= set(corpus.VOICES) and shipped["voice"].ne("").all()
 
 
 def test_every_seed_unit_is_labeled(shipped):
@@ -100,6 +102,9 @@ def test_tiny_corpus_is_valid(tiny_corpus, runner):
     (lambda f: f.assign(categories=f["categories"].where(f.index != 0, "hype")), "unknown categories"),
     (lambda f: pd.concat([f, f.iloc[[4]]]), "listed twice"),
     (lambda f: f.assign(source="seed"), "source must be"),
+    (lambda f: f.assign(voice=""), "voice '' is not one of"),
+    (lambda f: f.assign(page_kind="advert"), "page_kind 'advert' is not one of"),
+    (lambda f: f.assign(voice=f["voice"].where(f.index != 0, "forum")), "rows disagree on voice"),
 ])
 def test_validate_reports_problem(tiny_corpus, runner, change, message):
     output = _invalid(tiny_corpus, change(_rows(tiny_corpus)), runner)
@@ -109,7 +114,8 @@ def test_validate_reports_problem(tiny_corpus, runner, change, message):
 def test_conflicting_labels_and_near_duplicates(tiny_corpus, runner):
     docs = tiny_corpus / "corpus" / "documents" / "authored"
     (docs / "c.txt").write_text("PRP repairs knees for good!\nMore research is needed.\n")
-    extra = corpus.template([docs / "c.txt"], "prp-joint", tiny_corpus / "corpus")
+    extra = corpus.template([docs / "c.txt"], "prp-joint", tiny_corpus / "corpus",
+                            voice="forum", page_kind="mixed")
     extra["label"] = ["overclaim", "neutral"]
     extra["categories"] = ["efficacy", ""]
     output = _invalid(tiny_corpus, pd.concat([_rows(tiny_corpus), extra.astype(str)]), runner)
@@ -130,6 +136,7 @@ def test_template_then_add(tiny_corpus, runner, tmp_path):
     doc.write_text("Ozone Therapy\nOzone is a gas. It is sold as a cure for everything.\n")
     staged = tmp_path / "d.csv"
     result = runner.invoke(main, ["corpus", "template", str(doc), "--treatment", "ozone",
+                                  "--voice", "clinic-blog", "--page-kind", "promotional",
                                   "-o", str(staged)])
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(staged, dtype=str, keep_default_na=False)
@@ -148,8 +155,9 @@ def test_template_then_add(tiny_corpus, runner, tmp_path):
     assert len(corpus.load()) == 8
     # the template refuses to overwrite
     again = runner.invoke(main, ["corpus", "template", str(doc), "--treatment", "ozone",
+                                 "--voice", "clinic-blog", "--page-kind", "promotional",
                                  "-o", str(staged)])
-    assert again.exit_code == 1 and "not overwriting" in again.output
+    assert again.exit_code == 2 and "not overwriting" in again.output
 
 
 def test_guideline_examples_are_quoted_exactly(shipped):
@@ -164,3 +172,25 @@ def test_guideline_examples_are_quoted_exactly(shipped):
         text = units.get((doc, int(start), int(end)))
         assert text is not None, f"{doc}:{start}-{end} is not a unit"
         assert " ".join(text.split()) == " ".join(quote.replace("⏎", " ").split())
+
+
+def test_template_phrases_shared_by_many_documents_are_refused(tiny_corpus):
+    docs = tiny_corpus / "corpus" / "documents" / "authored"
+    line = "Our caring team will guide you through every single step of the way.\n"
+    frames = [corpus.read_rows(tiny_corpus / "corpus" / "sentences.csv")]
+    for i in range(4):
+        (docs / f"t{i}.txt").write_text(f"Page {i} is about knees number {i}. {line}")
+        extra = corpus.template([docs / f"t{i}.txt"], "prp-joint", tiny_corpus / "corpus",
+                                voice="clinic-service", page_kind="promotional")
+        extra["label"] = "neutral"
+        frames.append(extra)
+    frame = pd.concat(frames, ignore_index=True)
+
+    def shared(frame):
+        return [p for p in corpus.validate(frame, tiny_corpus / "corpus").problems
+                if "documents (at most 3)" in p]
+
+    problems = shared(frame)
+    assert len(problems) == 1
+    assert "'our caring team will guide you through every' (6 shared" in problems[0]
+    assert shared(frame[~frame["doc"].str.endswith("t3.txt")]) == []

@@ -20,6 +20,7 @@ def test_suggest_then_add(tiny_corpus, runner, tmp_path):
                     "A 2018 trial of 40 men found a small gain in hair count.\n")
     out = tmp_path / "to-label.csv"
     result = runner.invoke(main, ["corpus", "suggest", str(page), "--treatment", "prp-hair",
+                                  "--voice", "clinic-service", "--page-kind", "promotional",
                                   "-o", str(out), "--model", SHIPPED])
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -42,8 +43,9 @@ def test_suggest_then_add(tiny_corpus, runner, tmp_path):
     assert runner.invoke(main, ["corpus", "validate"]).exit_code == 0
     # nothing is overwritten
     again = runner.invoke(main, ["corpus", "suggest", str(page), "--treatment", "prp-hair",
+                                  "--voice", "clinic-service", "--page-kind", "promotional",
                                  "-o", str(out), "--model", SHIPPED])
-    assert again.exit_code == 1 and "not overwriting" in again.output
+    assert again.exit_code == 2 and "not overwriting" in again.output
 
 
 def test_suspects_point_at_flipped_labels():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from overclaim.labels import CATEGORIES
+from overclaim.labels import CATEGORIES, PAGE_KINDS, VOICES
 
 EXIT_CHECK, EXIT_USAGE, EXIT_PARTIAL, EXIT_TOOL = 1, 2, 3, 4
 EXIT_CODES = {
@@ -101,10 +101,13 @@ def corpus_stats(fmt: str, update_datasheet: bool) -> None:
     from overclaim import corpus
 
     try:
-        counts = corpus.stats(corpus.load())
+        frame = corpus.load()
+        counts = corpus.stats(frame)
         if update_datasheet:
-            path = corpus.update_datasheet(counts)
-            click.echo(f"updated the counts in {path}", err=True)
+            from overclaim import realism
+
+            path = corpus.update_datasheet(counts, realism=realism.measure(frame).to_markdown())
+            click.echo(f"updated the counts and realism figures in {path}", err=True)
     except corpus.CorpusError as error:
         raise click.ClickException(str(error)) from None
     if fmt == "json":
@@ -118,18 +121,40 @@ def corpus_stats(fmt: str, update_datasheet: bool) -> None:
                 click.echo(f"  {key:<28} {value:>6}")
 
 
+@corpus_group.command(name="realism")
+@click.option("--reference", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also compare with a folder of real pages (HTML or text, unlabeled).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def corpus_realism(reference: Path | None, as_json: bool) -> None:
+    """How well a style-only classifier tells authored units from real ones, and the
+    corpus's figures beside those of real pages (shared/REALISM.md)."""
+    from overclaim import corpus, realism
+
+    try:
+        frame = corpus.load()
+    except corpus.CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    extra = realism.reference_units(reference) if reference else None
+    result = realism.measure(frame, extra)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_markdown())
+
+
 @corpus_group.command(name="template")
 @click.argument("documents", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--treatment", required=True, help="Treatment tag for every unit, e.g. prp-hair.")
+@click.option("--voice", required=True, type=click.Choice(VOICES), help="Who speaks in the documents.")
+@click.option("--page-kind", required=True, type=click.Choice(PAGE_KINDS),
+              help="What the pages are for: selling, weighing evidence, or a mix.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV to write (refuses to overwrite); default: standard output.")
-def corpus_template(documents: tuple[Path, ...], treatment: str, output: Path | None) -> None:
+def corpus_template(documents: tuple[Path, ...], treatment: str, voice: str, page_kind: str,
+                    output: Path | None) -> None:
     """Cut documents under corpus/documents/ into unlabeled rows to label."""
     from overclaim import corpus
 
     try:
-        frame = corpus.template(documents, treatment)
+        frame = corpus.template(documents, treatment, voice=voice, page_kind=page_kind)
     except corpus.CorpusError as error:
         raise click.ClickException(str(error)) from None
     if output is None:
@@ -345,19 +370,25 @@ def corpus_suspects(min_confidence: float, output: Path | None) -> None:
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--treatment", required=True, help="Treatment tag for the new units.")
+@click.option("--voice", required=True, type=click.Choice(VOICES), help="Who speaks in the documents.")
+@click.option("--page-kind", required=True, type=click.Choice(PAGE_KINDS),
+              help="What the pages are for: selling, weighing evidence, or a mix.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV to write; a Label Studio import (.labelstudio.json) and labeling "
                    "config (.labelstudio.xml) are written beside it.")
 @click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
-def corpus_suggest(files: tuple[Path, ...], treatment: str, output: Path, model: Path | None) -> None:
+def corpus_suggest(files: tuple[Path, ...], treatment: str, voice: str, page_kind: str,
+                   output: Path, model: Path | None) -> None:
     """Cut new documents into units to label, least-sure first, with the model's guess."""
     from overclaim import corpus
 
     from overclaim import grow
 
+    if output.exists():
+        raise click.UsageError(f"{output} exists; not overwriting it")
     scorer = _load_scorer(model, None)
     try:
-        rows = grow.suggest(files, scorer, treatment)
+        rows = grow.suggest(files, scorer, treatment, voice=voice, page_kind=page_kind)
         csv_path, tasks_path = grow.write_suggestions(rows, output, scorer.bundle.name)
     except corpus.CorpusError as error:
         raise click.ClickException(str(error)) from None

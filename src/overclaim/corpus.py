@@ -22,15 +22,23 @@ from overclaim import atomic
 from overclaim.paths import corpus_dir
 from overclaim.segment import normalise, segment
 
-from overclaim.labels import CATEGORIES, LABELS  # noqa: E402 (re-exported)
+from overclaim.labels import CATEGORIES, LABELS, PAGE_KINDS, VOICES  # noqa: E402 (re-exported)
 SOURCES = ("seed", "authored")
-COLUMNS = ["doc", "start", "end", "kind", "text", "label", "categories", "source", "treatment"]
+COLUMNS = ["doc", "start", "end", "kind", "text", "label", "categories", "source", "treatment",
+           "voice", "page_kind"]
+#: Columns that describe a whole document: every row of a document carries the same value.
+DOCUMENT_COLUMNS = ("source", "treatment", "voice", "page_kind")
+#: No sequence of this many words (in sentences and bullets) may appear in more than
+#: SHARED_NGRAM_MAX_DOCS documents: it would be a template, not writing.
+SHARED_NGRAM_WORDS = 8
+SHARED_NGRAM_MAX_DOCS = 3
 SENTENCES_FILE = "sentences.csv"
 #: Units with at least this many words must not nearly repeat another unit.
 DUPLICATE_MIN_WORDS = 5
 #: Cosine similarity of character n-gram profiles above which two units are near-duplicates.
 DUPLICATE_SIMILARITY = 0.9
 _TREATMENT = re.compile(r"[a-z0-9]+(?:-[a-z0-9+]+)*")
+_WORD = re.compile(r"[a-z0-9']+")
 
 
 class CorpusError(Exception):
@@ -87,7 +95,8 @@ def corpus_hash(root: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def template(paths: Iterable[Path], treatment: str, root: Path | None = None) -> pd.DataFrame:
+def template(paths: Iterable[Path], treatment: str, root: Path | None = None,
+             voice: str = "", page_kind: str = "") -> pd.DataFrame:
     """Unlabeled rows for new documents, cut by the shared segmenter, ready to label."""
     base = (root or corpus_dir()).resolve()
     rows = []
@@ -101,7 +110,7 @@ def template(paths: Iterable[Path], treatment: str, root: Path | None = None) ->
         for unit in segment(resolved.read_text(encoding="utf-8")):
             rows.append({"doc": doc, "start": unit.start, "end": unit.end, "kind": unit.kind,
                          "text": unit.text, "label": "", "categories": "", "source": source,
-                         "treatment": treatment})
+                         "treatment": treatment, "voice": voice, "page_kind": page_kind})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -110,8 +119,10 @@ def validate(frame: pd.DataFrame, root: Path | None = None, require_seeds: bool 
     base = root or corpus_dir()
     report = Report()
     _check_values(frame, report)
+    _check_documents(frame, report)
     _check_coverage(frame, base, report, require_seeds)
     _check_duplicates(frame, report)
+    _check_shared_ngrams(frame, report)
     return report
 
 
@@ -127,6 +138,11 @@ def _check_values(frame: pd.DataFrame, report: Report) -> None:
             report.add(f"{_where(row)}: source {row.source!r} is not one of {', '.join(SOURCES)}")
         if not _TREATMENT.fullmatch(row.treatment):
             report.add(f"{_where(row)}: treatment {row.treatment!r} is not a short tag")
+        if row.voice not in VOICES:
+            report.add(f"{_where(row)}: voice {row.voice!r} is not one of {', '.join(VOICES)}")
+        if row.page_kind not in PAGE_KINDS:
+            report.add(f"{_where(row)}: page_kind {row.page_kind!r} is not one of "
+                       f"{', '.join(PAGE_KINDS)}")
         cats = split_categories(row.categories)
         unknown = [c for c in cats if c not in CATEGORIES]
         if unknown:
@@ -135,6 +151,38 @@ def _check_values(frame: pd.DataFrame, report: Report) -> None:
             report.add(f"{_where(row)}: an overclaim needs at least one category")
         if row.label != "overclaim" and cats:
             report.add(f"{_where(row)}: only overclaims take categories (label {row.label})")
+
+
+def _check_documents(frame: pd.DataFrame, report: Report) -> None:
+    """Document-level columns hold one value per document."""
+    for column in DOCUMENT_COLUMNS:
+        counts = frame.groupby("doc")[column].nunique()
+        for doc in counts.index[counts > 1]:
+            report.add(f"{doc}: rows disagree on {column} "
+                       f"({', '.join(sorted(set(frame.loc[frame['doc'] == doc, column])))})")
+
+
+def shared_ngrams(frame: pd.DataFrame, n: int = SHARED_NGRAM_WORDS) -> dict[tuple[str, ...], set[str]]:
+    """Word n-grams of sentences and bullets that appear in more than
+    :data:`SHARED_NGRAM_MAX_DOCS` documents (headings and short chrome lines are left out)."""
+    docs_of: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    prose = frame[frame["kind"] != "heading"]
+    for doc, text in zip(prose["doc"], prose["text"]):
+        words = _WORD.findall(text.lower())
+        for i in range(len(words) - n + 1):
+            docs_of[tuple(words[i:i + n])].add(doc)
+    return {gram: docs for gram, docs in docs_of.items() if len(docs) > SHARED_NGRAM_MAX_DOCS}
+
+
+def _check_shared_ngrams(frame: pd.DataFrame, report: Report) -> None:
+    """One problem per set of documents sharing phrases, naming the first phrase."""
+    by_documents: dict[frozenset[str], list[tuple[str, ...]]] = defaultdict(list)
+    for gram, docs in shared_ngrams(frame).items():
+        by_documents[frozenset(docs)].append(gram)
+    for docs, grams in sorted(by_documents.items(), key=lambda item: sorted(item[0])):
+        report.add(f"the words {' '.join(grams[0])!r} ({len(grams)} shared {SHARED_NGRAM_WORDS}-word "
+                   f"sequences) appear in {len(docs)} documents (at most {SHARED_NGRAM_MAX_DOCS}): "
+                   f"{', '.join(sorted(docs))}")
 
 
 def _check_coverage(frame: pd.DataFrame, base: Path, report: Report, require_seeds: bool) -> None:
@@ -238,9 +286,12 @@ def stats(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
         "label": frame["label"].value_counts().to_dict(),
         "source": frame["source"].value_counts().to_dict(),
         "treatment": frame["treatment"].value_counts().to_dict(),
+        "voice": frame["voice"].value_counts().to_dict(),
+        "page_kind": frame["page_kind"].value_counts().to_dict(),
         "category": categories.value_counts().to_dict(),
         "kind": frame["kind"].value_counts().to_dict(),
         "documents by source": frame.drop_duplicates("doc")["source"].value_counts().to_dict(),
+        "documents by voice": frame.drop_duplicates("doc")["voice"].value_counts().to_dict(),
     }
 
 
@@ -253,16 +304,23 @@ def stats_markdown(counts: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines).strip()
 
 
-DATASHEET_START, DATASHEET_END = "<!-- stats:start -->", "<!-- stats:end -->"
-
-
-def update_datasheet(counts: dict[str, dict[str, int]], root: Path | None = None) -> Path:
-    """Replace the block between the stats markers of DATASHEET.md with fresh counts."""
+def update_datasheet(counts: dict[str, dict[str, int]], root: Path | None = None,
+                     realism: str | None = None) -> Path:
+    """Rewrite the generated blocks of DATASHEET.md: the counts and, if given, the realism
+    figures (between ``<!-- stats:start/end -->`` and ``<!-- realism:start/end -->``)."""
     path = (root or corpus_dir()) / "DATASHEET.md"
     text = path.read_text(encoding="utf-8")
-    if DATASHEET_START not in text or DATASHEET_END not in text:
-        raise CorpusError(f"{path} has no {DATASHEET_START} ... {DATASHEET_END} block")
-    head, rest = text.split(DATASHEET_START, 1)
-    _, tail = rest.split(DATASHEET_END, 1)
-    atomic.write_text(path, f"{head}{DATASHEET_START}\n{stats_markdown(counts)}\n{DATASHEET_END}{tail}")
+    text = _replace_block(path, text, "stats", stats_markdown(counts))
+    if realism is not None:
+        text = _replace_block(path, text, "realism", realism)
+    atomic.write_text(path, text)
     return path
+
+
+def _replace_block(path: Path, text: str, name: str, content: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise CorpusError(f"{path} has no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{content}\n{end}{tail}"

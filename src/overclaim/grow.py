@@ -52,8 +52,8 @@ def suspects(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params()
     return out.sort_values("confidence", ascending=False)[columns].reset_index(drop=True)
 
 
-def suggest(paths: Iterable[Path], scorer, treatment: str,
-            root: Path | None = None) -> pd.DataFrame:
+def suggest(paths: Iterable[Path], scorer, treatment: str, root: Path | None = None,
+            voice: str = "", page_kind: str = "") -> pd.DataFrame:
     """Rows for new documents, least-sure units first, with the model's suggestion.
 
     Documents outside ``corpus/documents/`` are copied into ``documents/authored/``
@@ -61,7 +61,7 @@ def suggest(paths: Iterable[Path], scorer, treatment: str,
     """
     base = root or corpus_dir()
     placed = [_place(Path(p), base) for p in paths]
-    rows = corpus_lib.template(placed, treatment, base)
+    rows = corpus_lib.template(placed, treatment, base, voice=voice, page_kind=page_kind)
     if rows.empty:
         return rows
     results = []

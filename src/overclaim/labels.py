@@ -9,3 +9,12 @@ CATEGORIES = (
     "efficacy", "safety", "superiority", "novelty",
     "authority", "testimonial", "statistic", "vague-evidence",
 )
+
+#: Who speaks in a document: the kind of page it is, as found on the web.
+VOICES = (
+    "clinic-service", "clinic-faq", "patient-stories", "clinic-blog", "tourism-agency",
+    "vendor", "press-release", "magazine", "news", "forum", "hospital-leaflet", "regulator",
+    "society", "evidence-summary", "journalism", "skeptic-blog",
+)
+#: What a page is for, as in ``../shared/REALISM.md``: selling, weighing, or a mix.
+PAGE_KINDS = ("promotional", "mixed", "evidence")
