@@ -34,7 +34,7 @@ SHARED_NGRAM_WORDS = 8
 SHARED_NGRAM_MAX_DOCS = 3
 SENTENCES_FILE = "sentences.csv"
 #: Units with at least this many words must not nearly repeat another unit.
-DUPLICATE_MIN_WORDS = 5
+DUPLICATE_MIN_WORDS = 8
 #: Cosine similarity of character n-gram profiles above which two units are near-duplicates.
 DUPLICATE_SIMILARITY = 0.9
 _TREATMENT = re.compile(r"[a-z0-9]+(?:-[a-z0-9+]+)*")
@@ -230,10 +230,15 @@ def _check_duplicates(frame: pd.DataFrame, report: Report) -> None:
 
 
 def near_duplicates(frame: pd.DataFrame, threshold: float = DUPLICATE_SIMILARITY):
-    """Pairs of long units whose character 3-5-gram profiles are nearly the same."""
+    """Pairs of long sentences or bullets whose character 3-5-gram profiles are nearly the same.
+
+    Headings are left out: stock headings ("What happens on the day?") recur across real
+    sites, and identical ones are still held to one label by the conflict check.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    long_rows = frame[frame["text"].str.split().str.len() >= DUPLICATE_MIN_WORDS]
+    long_rows = frame[(frame["text"].str.split().str.len() >= DUPLICATE_MIN_WORDS)
+                      & (frame["kind"] != "heading")]
     if len(long_rows) < 2:
         return []
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit_transform(
