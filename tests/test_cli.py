@@ -263,3 +263,10 @@ def test_every_command_has_help_and_is_in_readme():
     for path, command in _commands(main):
         assert command.help, f"{' '.join(path)} has no help text"
         assert f"overclaim {' '.join(path)}" in readme, f"README does not mention {' '.join(path)}"
+
+
+def test_evaluation_settings_match_the_library():
+    from overclaim import evaluate
+    from overclaim.cli import EVALUATION_SETTINGS
+
+    assert EVALUATION_SETTINGS == evaluate.SETTINGS

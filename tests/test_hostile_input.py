@@ -108,8 +108,10 @@ def test_size_cap_is_applied_before_any_work(scorer, monkeypatch):
 
     monkeypatch.setattr(extract_module, "from_text", forbidden)
     monkeypatch.setattr(extract_module, "from_bytes", forbidden)
-    capped = scorer.with_options(max_chars=1000)
-    with pytest.raises(InputError, match="over the cap"):
+    capped = scorer.with_options(max_bytes=1000)
+    with pytest.raises(InputError, match="over the size cap"):
         capped.score("x" * 1001)
-    with pytest.raises(InputError, match="over the cap"):
-        capped.score(b"x" * 4001)
+    with pytest.raises(InputError, match="over the size cap"):
+        capped.score(b"x" * 1001)
+    with pytest.raises(InputError, match="over the size cap"):
+        capped.score_sentences(["x" * 600, "y" * 600])

@@ -128,8 +128,8 @@ def test_reported_categories_option(scorer):
 
 
 def test_size_cap_applies_before_work(scorer):
-    capped = scorer.with_options(max_chars=100)
-    with pytest.raises(InputError, match="over the cap"):
+    capped = scorer.with_options(max_bytes=100)
+    with pytest.raises(InputError, match="over the size cap"):
         capped.score("a" * 10_000)
 
 

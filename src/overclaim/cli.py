@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from overclaim.labels import CATEGORIES, PAGE_KINDS, VOICES
+from overclaim.limits import MAX_INPUT_BYTES
 
 EXIT_CHECK, EXIT_USAGE, EXIT_PARTIAL, EXIT_TOOL = 1, 2, 3, 4
 EXIT_CODES = {
@@ -26,6 +27,10 @@ EXIT_CODES = {
 _EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {what}" for code, what in EXIT_CODES.items())
 
 
+# The evaluation settings (overclaim.evaluate.SETTINGS), named here so --help stays cheap;
+# a test checks the two agree.
+EVALUATION_SETTINGS = ("grouped-cv", "held-out-treatments", "leave-one-voice-out",
+                       "seed-transfer")
 MODEL_HELP = ("A model card (NAME.card.json) or its folder; default: $OVERCLAIM_MODEL, else the "
               "shipped model. Only load models you trust.")
 
@@ -222,8 +227,8 @@ def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) 
 
 @main.command(name="evaluate")
 @click.option("--setting", "settings", multiple=True,
-              type=click.Choice(["grouped-cv", "leave-one-treatment-out", "seed-transfer"]),
-              help="Which evaluations to run (default: all three).")
+              type=click.Choice(list(EVALUATION_SETTINGS)),
+              help="Which evaluations to run (repeatable; default: all).")
 @click.option("--folds", default=5, show_default=True, help="Folds for grouped-cv.")
 @click.option("--json", "as_json", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write every figure to this JSON file.")
@@ -244,13 +249,15 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
 
 
 def _scoring_options(threshold: float | None, review: float | None, categories: tuple[str, ...],
-                     context: int, category_thresholds: tuple[str, ...] = ()):
+                     context: int, category_thresholds: tuple[str, ...] = (),
+                     max_bytes: int = MAX_INPUT_BYTES):
     from overclaim.results import ScoringOptions
 
     return ScoringOptions(flag_threshold=threshold, review_threshold=review,
                           categories=categories or None, context_window=context,
                           category_thresholds=dict(_category_threshold(v)
-                                                   for v in category_thresholds))
+                                                   for v in category_thresholds),
+                          max_bytes=max_bytes)
 
 
 def _category_threshold(value: str) -> tuple[str, float]:
@@ -298,7 +305,8 @@ def _load_scorer(model: Path | None, options):
 @click.option("--crawl", default=0, type=click.IntRange(0, 10000),
               help="Follow same-site links from each URL, up to N pages.")
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds per HTTP request.")
-@click.option("--max-bytes", default=5_000_000, show_default=True, help="Size cap per input.")
+@click.option("--max-bytes", default=MAX_INPUT_BYTES, show_default=True, type=click.IntRange(min=1),
+              help="Size cap per input (file, URL, stdin), in bytes.")
 @click.option("--ignore-robots", is_flag=True, help="Fetch even where robots.txt disallows.")
 @click.option("--top", default=10, show_default=True, help="Passages shown in summaries.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -317,7 +325,7 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
     if conflict:
         raise click.UsageError(f"{conflict}; refusing to write the report there")
     scorer = _load_scorer(model, _scoring_options(threshold, review_threshold, categories, context,
-                                                  category_thresholds))
+                                                  category_thresholds, max_bytes))
     sources = plan(list(inputs), urls_file)
     with tqdm(total=len(sources), unit="page",
               disable=no_progress or len(sources) < 2 or not sys.stderr.isatty(),

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urljoin, urlparse
 
-DEFAULT_MAX_BYTES = 5_000_000
+from overclaim.limits import MAX_INPUT_BYTES
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 USER_AGENT = "overclaim/0.1 (health-claim review tool; respects robots.txt)"
@@ -59,37 +60,40 @@ class Document:
 # --- bytes -> text -------------------------------------------------------------------
 
 
-def from_bytes(raw: bytes, source: str = "<bytes>", max_chars: int = 2_000_000,
+def from_bytes(raw: bytes, source: str = "<bytes>", max_bytes: int = MAX_INPUT_BYTES,
                declared_charset: str | None = None, is_html: bool | None = None) -> Document:
     """Decode, detect HTML, extract the main text; raise ExtractError on unusable input."""
-    if len(raw) > 4 * max_chars:
-        raise ExtractError(f"{len(raw)} bytes, over the cap of {4 * max_chars}")
+    if len(raw) > max_bytes:
+        raise ExtractError(f"{len(raw)} bytes, over the size cap of {max_bytes}")
     if not raw.strip():
         raise ExtractError("empty input")
     if _looks_binary(raw):
         raise ExtractError("binary data, not text or HTML")
     html = bool(_HTML_HINT.search(raw[:8192])) if is_html is None else is_html
     text = decode(raw, declared_charset or (_declared_in_html(raw) if html else None))
-    return _document(text, source, hashlib.sha256(raw).hexdigest(), max_chars, html)
+    return _document(text, source, hashlib.sha256(raw).hexdigest(), html)
 
 
-def from_text(text: str, source: str = "<text>", max_chars: int = 2_000_000,
+def from_text(text: str, source: str = "<text>", max_bytes: int = MAX_INPUT_BYTES,
               is_html: bool | None = None) -> Document:
-    """Like :func:`from_bytes` for text already decoded (lone surrogates become "?")."""
-    if len(text) > max_chars:
-        raise ExtractError(f"{len(text)} characters, over the cap of {max_chars}")
+    """Like :func:`from_bytes` for text already decoded (lone surrogates become "?").
+
+    The cap counts the text's UTF-8 bytes, as for files and URLs.
+    """
+    if len(text) > max_bytes:  # a character is at least one byte: refuse before encoding
+        raise ExtractError(f"{len(text)} characters, over the size cap of {max_bytes} bytes")
     raw = text.encode("utf-8", errors="replace")
+    if len(raw) > max_bytes:
+        raise ExtractError(f"{len(raw)} bytes, over the size cap of {max_bytes}")
     if not raw.strip():
         raise ExtractError("empty input")
     if _looks_binary(raw):
         raise ExtractError("binary data, not text or HTML")
     html = bool(_HTML_HINT.search(raw[:8192])) if is_html is None else is_html
-    return _document(raw.decode("utf-8"), source, hashlib.sha256(raw).hexdigest(), max_chars, html)
+    return _document(raw.decode("utf-8"), source, hashlib.sha256(raw).hexdigest(), html)
 
 
-def _document(text: str, source: str, digest: str, max_chars: int, html: bool) -> Document:
-    if len(text) > max_chars:
-        raise ExtractError(f"{len(text)} characters, over the cap of {max_chars}")
+def _document(text: str, source: str, digest: str, html: bool) -> Document:
     title = None
     if html:
         text, title = html_to_text(text)
@@ -227,7 +231,7 @@ def _block_text(html: str) -> str:
 # --- files and URLs ------------------------------------------------------------------
 
 
-def from_path(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def from_path(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> Document:
     """Read a local file, refusing missing, non-regular and over-large files before reading."""
     path = Path(path)
     if not path.exists():
@@ -243,7 +247,7 @@ def from_path(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
         raise ExtractError(f"cannot read {path}: {error.strerror or error}") from None
     suffix = path.suffix.lower()
     is_html = True if suffix in HTML_SUFFIXES else (False if suffix in TEXT_SUFFIXES else None)
-    return from_bytes(raw, source=str(path), is_html=is_html)
+    return from_bytes(raw, source=str(path), max_bytes=max_bytes, is_html=is_html)
 
 
 def iter_files(folder: Path) -> Iterator[tuple[Path, str | None]]:
@@ -283,7 +287,7 @@ def is_url(value: str) -> bool:
 class Fetcher:
     """Polite HTTP fetching: timeouts, size cap, redirect limit, content-type check, robots.txt."""
 
-    def __init__(self, timeout: float = 15.0, max_bytes: int = DEFAULT_MAX_BYTES,
+    def __init__(self, timeout: float = 15.0, max_bytes: int = MAX_INPUT_BYTES,
                  max_redirects: int = 5, respect_robots: bool = True, transport=None):
         import httpx
 
@@ -305,7 +309,7 @@ class Fetcher:
 
     def fetch(self, url: str) -> Document:
         raw, content_type, final_url, charset = self.fetch_bytes(url)
-        return from_bytes(raw, source=url, declared_charset=charset,
+        return from_bytes(raw, source=url, max_bytes=self.max_bytes, declared_charset=charset,
                           is_html=not content_type.startswith("text/plain"))
 
     def fetch_bytes(self, url: str) -> tuple[bytes, str, str, str | None]:
@@ -369,7 +373,8 @@ class Fetcher:
             done += 1
             try:
                 raw, content_type, final_url, charset = self.fetch_bytes(url)
-                document = from_bytes(raw, source=url, declared_charset=charset,
+                document = from_bytes(raw, source=url, max_bytes=self.max_bytes,
+                                      declared_charset=charset,
                                       is_html=not content_type.startswith("text/plain"))
             except ExtractError as error:
                 yield url, error

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from overclaim.cues import Cue
+from overclaim.limits import MAX_INPUT_BYTES
 
 SCHEMA_VERSION = "overclaim.result/1"
 Status = Literal["flagged", "review", "clear"]
@@ -33,7 +34,7 @@ class ScoringOptions:
     category_thresholds: dict[str, float] = field(default_factory=dict)
     categories: tuple[str, ...] | None = None
     context_window: int = 1
-    max_chars: int = 2_000_000
+    max_bytes: int = MAX_INPUT_BYTES
     contributions: int = 5
 
     def to_dict(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class FetchOptions:
     """How URLs are fetched; the CLI builds this from its flags."""
 
     timeout: float = 15.0
-    max_bytes: int = extract.DEFAULT_MAX_BYTES
+    max_bytes: int = extract.MAX_INPUT_BYTES
     respect_robots: bool = True
     crawl: int = 0
 
@@ -127,7 +127,8 @@ def _scan_local(source: str, scorer: Scorer, max_bytes: int, stdin: bytes | None
         data = stdin if stdin is not None else sys.stdin.buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
             return ScanRecord("<stdin>", error=f"standard input is over the size cap of {max_bytes} bytes")
-        return _score("<stdin>", lambda: extract.from_bytes(data, source="<stdin>"), scorer)
+        return _score("<stdin>", lambda: extract.from_bytes(data, source="<stdin>", max_bytes=max_bytes),
+                      scorer)
     return _score(source, lambda: extract.from_path(Path(source), max_bytes), scorer)
 
 

@@ -30,6 +30,7 @@ from overclaim.cues import Cue
 from overclaim.extract import InputError
 from overclaim.labels import CATEGORIES, LABELS
 from overclaim.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
+from overclaim.limits import MAX_UNIT_CHARS
 from overclaim.segment import Unit, segment
 
 #: How many of a page's highest overclaim probabilities make its "peak".
@@ -83,14 +84,35 @@ class Scorer:
     # --- scoring --------------------------------------------------------------------
 
     def score_sentences(self, texts: Sequence[str]) -> list[SentenceResult]:
-        """Score sentences as unrelated units (no page context)."""
+        """Score sentences as unrelated units (no page context).
+
+        A sentence longer than :data:`~overclaim.limits.MAX_UNIT_CHARS` is scored on its
+        first characters (its result's ``end`` says where it stopped); all of them
+        together may not exceed the size cap (:class:`InputError`).
+        """
         texts = [str(t) for t in texts]
-        units = [Unit(0, len(t), t, "sentence", i) for i, t in enumerate(texts)]
+        self._check_total(sum(len(t) for t in texts))
+        units = [Unit(0, min(len(t), MAX_UNIT_CHARS), t[:MAX_UNIT_CHARS], "sentence", i)
+                 for i, t in enumerate(texts)]
         return self._score_units(units, groups=None)
 
     def score_units(self, units: Sequence[Unit]) -> list[SentenceResult]:
-        """Score the units of one page (from :func:`overclaim.segment`) with page context."""
-        return self._score_units(list(units), groups=[0] * len(units))
+        """Score the units of one page (from :func:`overclaim.segment`) with page context.
+
+        Units over :data:`~overclaim.limits.MAX_UNIT_CHARS` are scored on their first
+        characters, like :meth:`score_sentences`.
+        """
+        units = list(units)
+        self._check_total(sum(len(u.text) for u in units))
+        capped = [u if len(u.text) <= MAX_UNIT_CHARS else
+                  Unit(u.start, u.start + MAX_UNIT_CHARS, u.text[:MAX_UNIT_CHARS], u.kind, u.block)
+                  for u in units]
+        return self._score_units(capped, groups=[0] * len(capped))
+
+    def _check_total(self, chars: int) -> None:
+        if chars > self.options.max_bytes:
+            raise InputError(f"{chars} characters in all, over the size cap of "
+                             f"{self.options.max_bytes} bytes")
 
     def score(self, text_or_html: str | bytes, source: str = "<text>") -> PageResult:
         """Extract (if HTML), segment, and score one page with neighbours as context.
@@ -98,15 +120,14 @@ class Scorer:
         Raises :class:`InputError` (a ``ValueError``) for input that cannot be scored:
         over the size cap, empty, binary, undecodable or not English.
         """
-        cap = self.options.max_chars
-        is_text = isinstance(text_or_html, str)
-        limit, unit = (cap, "characters") if is_text else (4 * cap, "bytes")
-        if len(text_or_html) > limit:  # checked before any work
-            raise InputError(f"input is {len(text_or_html)} {unit}, over the cap of {limit} {unit}")
-        if is_text:
-            document = extract.from_text(text_or_html, source=source, max_chars=cap)
+        cap = self.options.max_bytes
+        if len(text_or_html) > cap:  # checked before any work (a character is >= 1 byte)
+            raise InputError(f"input is {len(text_or_html)} characters or bytes, over the size "
+                             f"cap of {cap} bytes")
+        if isinstance(text_or_html, str):
+            document = extract.from_text(text_or_html, source=source, max_bytes=cap)
         else:
-            document = extract.from_bytes(bytes(text_or_html), source=source, max_chars=cap)
+            document = extract.from_bytes(bytes(text_or_html), source=source, max_bytes=cap)
         return self.score_document(document)
 
     def score_document(self, document: extract.Document,

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator, Literal
 
+from overclaim.limits import MAX_UNIT_CHARS
+
 UnitKind = Literal["sentence", "bullet", "heading"]
 
-#: Units longer than this are cut at whitespace: no real sentence is this long,
-#: and it bounds the work done on hostile input.
-MAX_UNIT_CHARS = 1000
 #: A line with at most this many words and no final punctuation is a heading.
 HEADING_MAX_WORDS = 14
 
@@ -36,7 +35,9 @@ _BULLET = re.compile(
     r"[ \t\u00a0]*(?:[-*+•·▪◦‣●○■□►▶✓✔➤→–—|>]|\(?\d{1,2}[.)]|\(?[a-z]\))[ \t\u00a0]+"
 )
 _LINE = re.compile(r"[^\n]*\n?")
-_FINAL_PUNCT = re.compile(r"[.!?…:;]['\"”’)\]]*\s*(?:\[?\d{1,3}\]?(?:,\s*\d{1,3})*)?\s*$")
+_FINAL_PUNCT = re.compile(r"[.!?…:;]['\"”’)\]]*\s*(?:\[?\d{1,3}\]?(?:,\s*\d{1,3})*)?$")
+#: How much of a block's end :data:`_FINAL_PUNCT` looks at (bounds its cost per call).
+_TAIL = 64
 _SENTENCE_END = re.compile(r"[.!?…]+|\.\.\.")
 _CITATION_NUMBER = re.compile(r"\d{1,3}")
 _HAS_WORD = re.compile(r"[^\W_]")
@@ -104,7 +105,7 @@ def _blocks(text: str) -> Iterator[tuple[int, int, bool]]:
             current = [line_start + bullet.end(), line_start + len(content.rstrip()), 1]
             continue
         lead = len(content) - len(content.lstrip())
-        if current and _continues(text[current[0]:current[1]], stripped):
+        if current and _continues(text, current[0], current[1], stripped):
             current[1] = line_start + len(content.rstrip())
             continue
         if current:
@@ -114,9 +115,21 @@ def _blocks(text: str) -> Iterator[tuple[int, int, bool]]:
         yield current[0], current[1], bool(current[2])
 
 
-def _continues(previous: str, line: str) -> bool:
-    """Is ``line`` the wrapped continuation of the block ``previous``?"""
-    return not _FINAL_PUNCT.search(previous) and line[:1].islower()
+def _ends_sentence(text: str, start: int, end: int) -> bool:
+    """Does ``text[start:end]`` end in final punctuation (with closers and citations)?
+
+    Only a short tail is examined, and trailing whitespace is dropped first: the
+    pattern is anchored at the end, and searching a whole block for every line, or a
+    long run of spaces, would cost quadratic time on hostile input.
+    """
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return bool(_FINAL_PUNCT.search(text, max(start, end - _TAIL), end))
+
+
+def _continues(text: str, start: int, end: int, line: str) -> bool:
+    """Is ``line`` the wrapped continuation of the block ``text[start:end]``?"""
+    return line[:1].islower() and not _ends_sentence(text, start, end)
 
 
 def _split_block(text: str, start: int, end: int, is_bullet: bool, block: int) -> list[Unit]:
@@ -132,9 +145,9 @@ def _split_block(text: str, start: int, end: int, is_bullet: bool, block: int) -
 def _looks_like_heading(chunk: str) -> bool:
     return (
         "\n" not in chunk
-        and len(chunk.split()) <= HEADING_MAX_WORDS
+        and len(chunk.split(None, HEADING_MAX_WORDS + 1)) <= HEADING_MAX_WORDS
         and not _SENTENCE_END.search(chunk[-1:])
-        and not _FINAL_PUNCT.search(chunk)
+        and not _ends_sentence(chunk, 0, len(chunk))
     )
 
 
