@@ -270,3 +270,16 @@ def test_evaluation_settings_match_the_library():
     from overclaim.cli import EVALUATION_SETTINGS
 
     assert EVALUATION_SETTINGS == evaluate.SETTINGS
+
+
+def test_csv_and_markdown_outputs_are_inert(runner, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text("=HYPERLINK(\"http://x\") cures knees for good.\n\n"
+                    "-2+3 sessions repair every disc, guaranteed.\n\n"
+                    "@SUM(A1) <script>alert(1)</script> stem cells regrow cartilage in weeks.\n")
+    rows = list(csv.reader(io.StringIO(
+        runner.invoke(main, ["scan", str(page), "--format", "csv"]).stdout)))
+    assert len(rows) > 3
+    assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "-", "@")]
+    markdown = runner.invoke(main, ["scan", str(page), "--format", "md", "--threshold", "0"]).stdout
+    assert "<script>" not in markdown and "&lt;script&gt;" in markdown

@@ -9,6 +9,7 @@ import pytest
 
 from overclaim import extract
 from overclaim.extract import ExtractError
+from overclaim.paths import corpus_dir
 
 from .conftest import DATA
 
@@ -180,3 +181,33 @@ def test_crawl_stays_on_site_and_stops_at_limit(server, fetcher):
     pages = list(fetcher.crawl(server + "/site/a.html", limit=5))
     assert [url for url, _ in pages] == [server + "/site/a.html", server + "/site/b.html"]
     assert len(list(fetcher.crawl(server + "/site/a.html", limit=1))) == 1
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                        ("utf-32-le", b"\xff\xfe\x00\x00"),
+                                        ("utf-8", b"\xef\xbb\xbf")])
+def test_text_with_a_byte_order_mark_is_decoded(codec, bom):
+    page = "<html><body><p>Stem cells repair discs for good. Call us today.</p></body></html>"
+    document = extract.from_bytes(bom + page.encode(codec))
+    assert "Stem cells repair discs for good." in document.text
+    assert document.content_type == "text/html"
+
+
+def test_terse_english_copy_is_not_refused_and_other_languages_are():
+    terse = "PRP restores hair fast. Proven results. Zero downtime. Book today. " * 4
+    assert extract.looks_english(terse)
+    german = ("Die Behandlung mit Stammzellen ist nicht zugelassen und wird von der Kasse "
+              "nicht bezahlt, das ist für viele Patienten ein Problem mit dem Preis. ") * 2
+    spanish = ("El tratamiento con células madre es una opción que los pacientes buscan para "
+               "el dolor de la rodilla y por eso las clínicas la ofrecen. ") * 2
+    greek = "Τα βλαστοκύτταρα θεραπεύουν τα πάντα σύμφωνα με την κλινική μας σήμερα. " * 4
+    assert not any(extract.looks_english(t) for t in (german, spanish, greek))
+
+
+def test_no_corpus_document_or_unit_is_refused_as_not_english():
+    from overclaim import corpus
+
+    frame = corpus.load()
+    assert all(extract.looks_english(t) for t in frame["text"])
+    for doc in frame["doc"].unique():
+        assert extract.looks_english((corpus_dir() / doc).read_text(encoding="utf-8")), doc

@@ -111,7 +111,9 @@ def corpus_stats(fmt: str, update_datasheet: bool) -> None:
         if update_datasheet:
             from overclaim import realism
 
-            path = corpus.update_datasheet(counts, realism=realism.measure(frame).to_markdown())
+            path = corpus.update_datasheet(
+                counts, realism=realism.measure(frame).to_markdown(),
+                agreement=realism.agreement_markdown(realism.agreement()))
             click.echo(f"updated the counts and realism figures in {path}", err=True)
     except corpus.CorpusError as error:
         raise click.ClickException(str(error)) from None

@@ -310,14 +310,16 @@ def stats_markdown(counts: dict[str, dict[str, int]]) -> str:
 
 
 def update_datasheet(counts: dict[str, dict[str, int]], root: Path | None = None,
-                     realism: str | None = None) -> Path:
+                     realism: str | None = None, agreement: str | None = None) -> Path:
     """Rewrite the generated blocks of DATASHEET.md: the counts and, if given, the realism
-    figures (between ``<!-- stats:start/end -->`` and ``<!-- realism:start/end -->``)."""
+    and annotator-agreement figures (between ``<!-- NAME:start -->`` and
+    ``<!-- NAME:end -->`` for NAME in stats, realism, agreement)."""
     path = (root or corpus_dir()) / "DATASHEET.md"
     text = path.read_text(encoding="utf-8")
     text = _replace_block(path, text, "stats", stats_markdown(counts))
-    if realism is not None:
-        text = _replace_block(path, text, "realism", realism)
+    for name, content in (("realism", realism), ("agreement", agreement)):
+        if content is not None:
+            text = _replace_block(path, text, name, content)
     atomic.write_text(path, text)
     return path
 

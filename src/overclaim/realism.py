@@ -226,3 +226,39 @@ def reference_units(folder: Path) -> pd.DataFrame:
             continue
         rows.extend({"doc": str(path), "text": unit.text} for unit in segment(document.text))
     return pd.DataFrame(rows, columns=["doc", "text"])
+
+
+#: The second annotation: each sampled unit's first, second and adjudicated label.
+AGREEMENT_FILE = "annotation/second-annotation.csv"
+
+
+def agreement(root: Path | None = None) -> dict:
+    """Cohen's kappa between the first and the second (blind) annotation, 4-way and binary
+    (overclaim against the rest), overall and by source, from the adjudication log."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from overclaim.paths import corpus_dir
+
+    log = pd.read_csv((root or corpus_dir()) / AGREEMENT_FILE, dtype=str, keep_default_na=False)
+    out = {}
+    for name, part in [("all", log), *log.groupby("source")]:
+        first, second = part["label_first"], part["label_second"]
+        out[str(name)] = {
+            "units": len(part),
+            "kappa": round(float(cohen_kappa_score(first, second)), 3),
+            "kappa_binary": round(float(cohen_kappa_score(first == "overclaim",
+                                                          second == "overclaim")), 3),
+            "agreement": round(float((first == second).mean()), 3),
+            "disagreements": int((first != second).sum()),
+            "changed_by_adjudication": int((part["label_adjudicated"] != first).sum()),
+        }
+    return out
+
+
+def agreement_markdown(figures: dict) -> str:
+    lines = ["| sample | units | kappa (4 labels) | kappa (overclaim vs rest) | raw agreement | "
+             "disagreements | labels changed |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, f in figures.items():
+        lines.append(f"| {name} | {f['units']} | {f['kappa']:.3f} | {f['kappa_binary']:.3f} | "
+                     f"{f['agreement']:.1%} | {f['disagreements']} | {f['changed_by_adjudication']} |")
+    return "\n".join(lines)

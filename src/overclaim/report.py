@@ -97,38 +97,57 @@ def render_table(records: list[ScanRecord], top: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell safe to open in a spreadsheet: text starting like a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def render_csv(records: list[ScanRecord]) -> str:
-    """One row per unit (or per failed input), for spreadsheets."""
+    """One row per unit (or per failed input), for spreadsheets; no cell can run as a formula."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["source", "page_score", "start", "end", "status", "overclaim", "label",
                      "categories", "cues", "text", "error"])
     for record in ranked(records):
         if not record.result:
-            writer.writerow([record.source, "", "", "", "", "", "", "", "", "", record.error])
-            continue
-        for s in record.result.sentences:
-            writer.writerow([record.source, record.result.score, s.start, s.end, s.status,
-                             s.overclaim, s.label, ";".join(s.categories),
-                             ";".join(sorted({c.text.lower() for c in s.cues if c.category})),
-                             s.text, ""])
+            rows = [[record.source, "", "", "", "", "", "", "", "", "", record.error]]
+        else:
+            rows = [[record.source, record.result.score, s.start, s.end, s.status, s.overclaim,
+                     s.label, ";".join(s.categories),
+                     ";".join(sorted({c.text.lower() for c in s.cues if c.category})), s.text, ""]
+                    for s in record.result.sentences]
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 
+def md_text(text: str) -> str:
+    """Page text made inert in Markdown: HTML escaped, table pipes and emphasis escaped."""
+    escaped = html.escape(text, quote=False).replace("|", "\\|")
+    return "".join("\\" + ch if ch in "\\`*_[]#" else ch for ch in escaped)
+
+
 def render_markdown(records: list[ScanRecord], top: int = 10) -> str:
+    """A Markdown summary; page text and sources are escaped, so no markup comes through."""
     lines = ["# overclaim scan", "", "| score | flagged units | source |", "|---:|---:|---|"]
     for record in ranked(records):
+        source = md_text(record.source)
         if record.result:
             lines.append(f"| {record.result.score:.3f} | "
-                         f"{sum(s.flagged for s in record.result.sentences)} | {record.source} |")
+                         f"{sum(s.flagged for s in record.result.sentences)} | {source} |")
         else:
-            lines.append(f"| error | | {record.source}: {record.error} |")
+            lines.append(f"| error | | {source}: {md_text(str(record.error))} |")
     for record in ranked(records):
         if record.result and record.result.passages:
-            lines += ["", f"## {record.source}", ""]
+            lines += ["", f"## {md_text(record.source)}", ""]
             for p in sorted(record.result.passages, key=lambda p: -p.score)[:top]:
                 lines.append(f"- **{p.score:.2f}** ({', '.join(p.categories) or '-'}): "
-                             f"{_short(p.text, 300)}")
+                             f"{md_text(_short(p.text, 300))}")
     return "\n".join(lines) + "\n"
 
 
