@@ -71,10 +71,10 @@ def test_model_is_found_by_folder_and_environment(tmp_path, monkeypatch):
 
 def test_other_sklearn_version_warns(tmp_path):
     path = copy_model(tmp_path)
-    card_file = path
-    card = json.loads(card_file.read_text())
+    card = json.loads(path.read_text())
     card["versions"]["scikit-learn"] = "0.0.1"
-    card_file.write_text(json.dumps(card))
+    card["card_sha256"] = artifact.card_digest(card)
+    path.write_text(json.dumps(card))
     with pytest.warns(UserWarning, match="trained with scikit-learn 0.0.1"):
         Scorer.load(path)
 
@@ -151,7 +151,8 @@ def test_interrupted_save_leaves_a_loadable_model(tmp_path, monkeypatch):
     import shutil
 
     reference = artifact.load().model
-    card = {"labels": list(corpus.LABELS)}
+    card = {"labels": list(corpus.LABELS), "categories": list(corpus.CATEGORIES),
+            "thresholds": {"flag": 0.5, "review": 0.2}}
     old_card = model_lib.save(reference, card, tmp_path / "start", "m")
     old_sha = artifact.load(old_card).sha256
     changed = copy.deepcopy(reference)
@@ -192,3 +193,52 @@ def test_thresholds_reach_target_precision():
     assert (y[flagged] == "overclaim").mean() >= 0.85
     assert t["review"] <= t["flag"]
     assert ((score >= t["review"]) & (y == "overclaim")).sum() >= 0.95 * 50
+
+
+def _edit_card(path, change):
+    card = json.loads(path.read_text())
+    change(card)
+    path.write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["thresholds"].update(flag=0.99), "was changed after the model was saved"),
+    (lambda c: c["thresholds"].update(flag=-1), "was changed after the model was saved"),
+    (lambda c: c.pop("card_sha256"), "has no valid 'card_sha256'"),
+    (lambda c: c.update(fast_file="../../etc/passwd"), "has no valid 'fast_file'"),
+])
+def test_edited_card_is_refused(tmp_path, change, message):
+    path = copy_model(tmp_path)
+    _edit_card(path, change)
+    with pytest.raises(artifact.ModelError, match=message):
+        Scorer.load(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["thresholds"].update(flag=1.5), "between 0 and 1"),
+    (lambda c: c["thresholds"].update(review=0.9, flag=0.5), "review threshold above"),
+    (lambda c: c["thresholds"].update(flag="high"), "between 0 and 1"),
+    (lambda c: c.update(thresholds=None), "between 0 and 1"),
+    (lambda c: c.update(labels=["overclaim", "fine"]), "labels must be"),
+    (lambda c: c.update(categories=["safty"]), "unknown categories"),
+    (lambda c: c.update(lexicon_sha256="0" * 64), "other cue lexicons"),
+])
+def test_malformed_card_is_refused_even_with_a_matching_digest(tmp_path, change, message):
+    """A card whose own digest was recomputed is still checked against the schema."""
+    path = copy_model(tmp_path)
+
+    def edit(card):
+        change(card)
+        card["card_sha256"] = artifact.card_digest(card)
+
+    _edit_card(path, edit)
+    with pytest.raises(artifact.ModelError, match=message):
+        Scorer.load(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"[1, 2]", b"\xff\xfe", b"{" * 100_000, b"null"])
+def test_unreadable_card_is_one_model_error(tmp_path, content):
+    path = copy_model(tmp_path)
+    path.write_bytes(content)
+    with pytest.raises(artifact.ModelError):
+        Scorer.load(path)

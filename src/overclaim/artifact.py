@@ -12,9 +12,14 @@ The files carry their own hash in their names, so saving a new model never touch
 files of the old one: the new files are written first and the card is replaced last,
 atomically. A kill at any moment leaves the old model loadable or the new one complete.
 
-Both binary files run code when unpickled: load only models you trust. ``load`` reads
-each file once, checks its bytes against the card, and unpickles those same bytes, so
-a file changed after the card was written is refused (a malicious card is not caught).
+What loading trusts, and what it checks. Both binary files run code when unpickled: load
+only models you trust. ``load`` reads each file once, checks its bytes against the card,
+and unpickles those same bytes. The card carries the SHA-256 of its own canonical JSON
+(``card_sha256``) and of the cue lexicons the model was trained with; it is validated
+against a schema (thresholds in [0, 1], review <= flag, the known labels and categories,
+plain file names). So a file, a card or a lexicon changed after training is refused with a
+:class:`ModelError`. These are integrity checks, not signatures: someone who can write the
+model folder can also write a matching card.
 """
 
 from __future__ import annotations
@@ -52,6 +57,56 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def card_digest(card: dict[str, Any]) -> str:
+    """SHA-256 of the card's canonical JSON, without its own ``card_sha256`` field."""
+    body = {k: v for k, v in card.items() if k != "card_sha256"}
+    return sha256_bytes(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+
+def lexicon_digest() -> str:
+    """SHA-256 over the cue lexicon files (names and bytes): features depend on them."""
+    from overclaim.cues import CUES_DIR
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(CUES_DIR).iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def validate_card(card: Any, name: str) -> dict[str, Any]:
+    """The card if it is sound; else one :class:`ModelError` saying what is wrong."""
+    from overclaim.labels import CATEGORIES, LABELS
+
+    def refuse(problem: str) -> ModelError:
+        return ModelError(f"{name}: {problem}; refusing to load it")
+
+    if not isinstance(card, dict):
+        raise refuse("is not a model card (not a JSON object)")
+    for key in ("file", "fast_file", "sha256", "fast_sha256", "card_sha256"):
+        value = card.get(key)
+        if not isinstance(value, str) or not value or "/" in value or "\\" in value \
+                or value.startswith("."):
+            raise refuse(f"has no valid {key!r}")
+    if card["card_sha256"] != card_digest(card):
+        raise refuse("was changed after the model was saved (its card_sha256 does not match)")
+    thresholds = card.get("thresholds")
+    if not isinstance(thresholds, dict) or not all(
+            isinstance(thresholds.get(k), (int, float)) and not isinstance(thresholds.get(k), bool)
+            and 0 <= thresholds[k] <= 1 for k in ("flag", "review")):
+        raise refuse("needs thresholds 'flag' and 'review' between 0 and 1")
+    if thresholds["review"] > thresholds["flag"]:
+        raise refuse("has a review threshold above its flag threshold")
+    if list(card.get("labels", [])) != list(LABELS):
+        raise refuse(f"labels must be {list(LABELS)}")
+    if not isinstance(card.get("categories"), list) or not set(card["categories"]) <= set(CATEGORIES):
+        raise refuse("names unknown categories")
+    if card.get("lexicon_sha256") != lexicon_digest():
+        raise refuse("was trained with other cue lexicons than the installed ones "
+                     "(src/overclaim/data/cues); retrain it")
+    return card
 
 
 def card_file(directory: Path, name: str = DEFAULT_NAME) -> Path:
@@ -132,12 +187,9 @@ def read_card(path: Path) -> tuple[dict[str, Any], bytes]:
     raw = path.read_bytes()
     try:
         card = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelError(f"{path.name} is not valid JSON: {error}") from None
-    if not isinstance(card, dict) or not isinstance(card.get("file"), str) \
-            or not isinstance(card.get("fast_file"), str):
-        raise ModelError(f"{path.name} is not a model card (no 'file' and 'fast_file')")
-    return card, raw
+    return validate_card(card, path.name), raw
 
 
 def _read_checked(path: Path, expected: str | None) -> bytes:
@@ -191,7 +243,9 @@ def save(reference: bytes, compiled: bytes, card: dict[str, Any], directory: Pat
         files[key] = target.name
         files["sha256" if key == "file" else "fast_sha256"] = digest
     path = card_file(directory, name)
-    atomic.write_text(path, json.dumps({**card, "name": name, **files}, indent=2) + "\n")
+    card = {**card, "name": name, **files, "lexicon_sha256": lexicon_digest()}
+    card["card_sha256"] = card_digest(card)
+    atomic.write_text(path, json.dumps(card, indent=2) + "\n")
     _remove_unused(directory, name, {files["file"], files["fast_file"]})
     return path
 
