@@ -18,6 +18,7 @@ with warnings.catch_warnings():  # starlette's client warns about httpx, which i
 
 from overclaim import SCHEMA_VERSION, service  # noqa: E402
 from overclaim.corpus import CATEGORIES  # noqa: E402
+from overclaim import extract  # noqa: E402
 from overclaim.extract import ExtractError  # noqa: E402
 
 from .conftest import DATA  # noqa: E402
@@ -178,19 +179,19 @@ def test_malformed_json_is_422(client):
                                  "http://192.168.1.1/", "http://224.0.0.1/"])
 def test_check_public_url_refuses_non_public(url):
     with pytest.raises(ExtractError, match="non-public"):
-        service.check_public_url(url)
+        extract.check_public_url(url)
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/", "http:///nohost"])
 def test_check_public_url_refuses_other_schemes(url):
     with pytest.raises(ExtractError, match="not an http"):
-        service.check_public_url(url)
+        extract.check_public_url(url)
 
 
 def test_check_public_url_accepts_public(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kw: [
         (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))])
-    service.check_public_url("https://clinic.example/knee")
+    assert extract.check_public_url("https://clinic.example/knee") == "93.184.216.34"
 
 
 def test_allow_urls_app_refuses_loopback(scorer, no_fetch):
@@ -215,7 +216,10 @@ def test_allow_urls_app_refuses_redirect_to_private(scorer, monkeypatch):
 
     def answer(self, request):
         sent.append(str(request.url))
-        assert request.url.host == "clinic.example"
+        # pinned: the connection goes to the checked address, the name stays in Host and SNI
+        assert request.url.host == "93.184.216.34"
+        assert request.headers["host"] == "clinic.example"
+        assert request.extensions["sni_hostname"] == "clinic.example"
         return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/"})
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
@@ -225,3 +229,142 @@ def test_allow_urls_app_refuses_redirect_to_private(scorer, monkeypatch):
     assert response.status_code == 400
     assert "169.254.169.254" in response.json()["detail"]
     assert all("169.254" not in url for url in sent)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1./", "http://user@clinic.example/",
+                                 "http://127.0.0.1:9\\@93.184.216.34/", "http://clinic%2eexample/"])
+def test_ambiguous_urls_are_refused_before_any_lookup(url, monkeypatch):
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("resolved an ambiguous URL")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    with pytest.raises(ExtractError, match="ambiguous|disagree|not a valid"):
+        extract.check_public_url(url)
+
+
+def test_dns_rebinding_cannot_redirect_the_connection(monkeypatch):
+    """The resolver answers public, then private: the fetcher connects to the address it
+    checked, resolving once per request."""
+    import httpx
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    lookups, connected = [], []
+
+    def resolve(host, port, *args, **kwargs):
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    def answer(self, request):
+        connected.append(request.url.host)
+        return httpx.Response(200, headers={"content-type": "text/html"},
+                              content=b"<p>Stem cells repair every disc, guaranteed.</p>")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", answer)
+    with extract.Fetcher(public_only=True, respect_robots=False) as fetcher:
+        fetcher.fetch("http://rebind.example/page")
+    assert lookups == ["rebind.example"] and connected == ["93.184.216.34"]
+
+
+def test_robots_txt_is_read_up_to_a_cap(monkeypatch):
+    import httpx
+
+    huge = b"User-agent: *\nAllow: /\n" + b"#" * (3 * extract.ROBOTS_MAX_BYTES)
+    served = []
+
+    def answer(self, request):
+        served.append(request.url.path)
+        if request.url.path == "/robots.txt":
+            return httpx.Response(200, content=huge)
+        return httpx.Response(200, headers={"content-type": "text/html"},
+                              content=b"<p>PRP regrows hair in every patient.</p>")
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", answer)
+    with extract.Fetcher() as fetcher:
+        lines = fetcher._robots_lines("http://clinic.example")
+        assert sum(len(line) + 1 for line in lines) <= extract.ROBOTS_MAX_BYTES + 1
+        assert fetcher.allowed("http://clinic.example/page")
+
+
+def test_healthz_answers_while_a_request_is_being_scored(scorer, monkeypatch):
+    """Scoring runs off the event loop: a request stuck in scoring does not hold /healthz."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    real = service.score_item
+
+    def slow(*args, **kwargs):
+        started.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "score_item", slow)
+    client = TestClient(service.create_app(scorer))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(
+        client.post("/v1/score", json={"text": PROMO}).status_code))
+    worker.start()
+    assert started.wait(30)
+    assert client.get("/healthz").status_code == 200 and not results  # still scoring
+    release.set()
+    worker.join(30)
+    assert results == [200]
+
+
+def test_request_over_the_time_budget_is_503(scorer, monkeypatch):
+    import threading
+
+    release = threading.Event()
+    real = service.score_item
+
+    def stuck(*args, **kwargs):
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "score_item", stuck)
+    client = TestClient(service.create_app(scorer, time_budget=0.2))
+    try:
+        response = client.post("/v1/score", json={"text": PROMO})
+    finally:
+        release.set()
+    assert response.status_code == 503 and "time budget" in response.json()["detail"]
+
+
+def test_slow_body_is_408():
+    import asyncio
+
+    sent = []
+
+    async def app(scope, receive, send):  # never reached
+        raise AssertionError("the app saw a body that never arrived")
+
+    async def receive():
+        await asyncio.sleep(10)
+
+    async def send(message):
+        sent.append(message)
+
+    limit = service._BodyLimit(app, max_bytes=1000, timeout=0.05)
+    scope = {"type": "http", "headers": [(b"content-length", b"10")], "method": "POST",
+             "path": "/v1/score"}
+    asyncio.run(limit(scope, receive, send))
+    assert sent[0]["status"] == 408
+
+
+def test_docs_page_needs_no_network(client):
+    page = client.get("/docs").text
+    assert "swagger" in page.lower()
+    assert "cdn." not in page and "https://" not in page
+
+
+def test_worker_processes_score_like_the_library(scorer):
+    """With worker processes (each loading the model once) results equal in-process ones."""
+    app = service.create_app(scorer, workers=1)
+    with TestClient(app) as client:  # the context runs the lifespan, which stops the pool
+        data = client.post("/v1/score", json={"text": PROMO}).json()
+        batch = client.post("/v1/score-batch", json={"items": [{"text": PROMO}, {"text": ""}]})
+    expected = scorer.score(PROMO)
+    assert data["score"] == expected.score
+    assert [s["overclaim"] for s in data["sentences"]] == [s.overclaim for s in expected.sentences]
+    results = batch.json()["results"]
+    assert results[0]["score"] == expected.score and results[1]["error"] == "empty input"

@@ -413,7 +413,9 @@ def corpus_suggest(files: tuple[Path, ...], treatment: str, voice: str, page_kin
 @click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
 @click.option("--allow-urls", is_flag=True,
               help="Let clients ask the service to fetch public URLs (never private addresses).")
-def serve_command(host: str, port: int, model: Path | None, allow_urls: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
+              help="Scoring processes, each loading the model once (0: threads in the server).")
+def serve_command(host: str, port: int, model: Path | None, allow_urls: bool, workers: int) -> None:
     """Run the HTTP scoring service (POST /v1/score, /v1/score-batch, GET /healthz, /)."""
     try:
         from overclaim import service
@@ -422,6 +424,6 @@ def serve_command(host: str, port: int, model: Path | None, allow_urls: bool) ->
     from overclaim.artifact import ModelError
 
     try:
-        service.serve(host=host, port=port, allow_urls=allow_urls, model=model)
+        service.serve(host=host, port=port, allow_urls=allow_urls, model=model, workers=workers)
     except ModelError as error:
         raise ToolError(str(error)) from None

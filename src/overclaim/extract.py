@@ -320,13 +320,103 @@ def is_url(value: str) -> bool:
     return urlparse(value).scheme in ("http", "https")
 
 
+# --- the public-URL guard ----------------------------------------------------------------
+
+#: robots.txt is read up to this many bytes (the first 500 KiB, as major crawlers do).
+ROBOTS_MAX_BYTES = 512_000
+
+
+def checked_host(url: str) -> tuple[str, int]:
+    """The host and port of an http(s) URL, refusing URLs whose host is ambiguous.
+
+    Two parsers (the standard library's and httpx's) must agree on the host; user info
+    (``user@host``), backslashes, percent-encoded or trailing-dot hosts are refused, since
+    clients disagree on what such URLs name.
+    """
+    import httpx
+
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ExtractError(f"not an http(s) URL: {url}")
+    if "@" in parts.netloc or "\\" in url or "%" in parts.netloc or parts.hostname.endswith("."):
+        raise ExtractError(f"refusing {url}: its host is written ambiguously")
+    try:
+        other = httpx.URL(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError) as error:
+        raise ExtractError(f"not a valid URL: {url} ({error})") from None
+    if other.host.lower().strip("[]") != parts.hostname.lower():
+        raise ExtractError(f"refusing {url}: URL parsers disagree on its host")
+    return parts.hostname, port
+
+
+def public_address(host: str, port: int) -> str:
+    """Resolve ``host`` once; return an address if every address it has is public.
+
+    A server that fetched whatever it was asked could be made to read its own loopback
+    services, the private network or a cloud metadata endpoint.
+    """
+    import ipaddress
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError) as error:
+        raise ExtractError(f"cannot resolve {host}: {error}") from None
+    addresses = []
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if (address.is_private or address.is_loopback or address.is_link_local
+                or address.is_reserved or address.is_multicast or address.is_unspecified
+                or not address.is_global):
+            raise ExtractError(f"refusing to fetch from {host}: it resolves to the non-public "
+                               f"address {address}")
+        addresses.append(address)
+    if not addresses:
+        raise ExtractError(f"cannot resolve {host}: no address")
+    return str(addresses[0])
+
+
+def check_public_url(url: str) -> str:
+    """Raise ExtractError unless ``url`` is unambiguous and names only public addresses;
+    return the address to connect to."""
+    return public_address(*checked_host(url))
+
+
+def _public_transport():
+    """An httpx transport that resolves each request's host once, checks the address is
+    public, and connects to that very address (Host header and TLS SNI keep the name), so
+    a DNS answer that changes between check and connect (rebinding) cannot redirect it.
+    Every request goes through it: robots.txt and each redirect too."""
+    import httpx
+
+    class PinnedPublic(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            host = request.url.host
+            address = check_public_url(str(request.url))
+            request.extensions = {**request.extensions, "sni_hostname": host}
+            request.url = request.url.copy_with(host=address)
+            return super().handle_request(request)
+
+    return PinnedPublic()
+
+
 class Fetcher:
-    """Polite HTTP fetching: timeouts, size cap, redirect limit, content-type check, robots.txt."""
+    """Polite HTTP fetching: timeouts, size cap, redirect limit, content-type check, robots.txt.
+
+    ``public_only`` (the service's setting) fetches only from public addresses, pinned at
+    connection time (see :func:`_public_transport`).
+    """
 
     def __init__(self, timeout: float = 15.0, max_bytes: int = MAX_INPUT_BYTES,
-                 max_redirects: int = 5, respect_robots: bool = True, transport=None):
+                 max_redirects: int = 5, respect_robots: bool = True, transport=None,
+                 public_only: bool = False):
         import httpx
 
+        if public_only:
+            transport = _public_transport()
         self.max_bytes = max_bytes
         self.respect_robots = respect_robots
         self.client = httpx.Client(timeout=timeout, follow_redirects=True,
@@ -389,13 +479,26 @@ class Fetcher:
         if base not in self._robots:
             parser = RobotFileParser()
             try:
-                response = self.client.get(base + "/robots.txt")
-                lines = response.text.splitlines() if response.status_code == 200 else []
+                lines = self._robots_lines(base)
+            except ExtractError:
+                raise
             except Exception:  # an unreachable robots.txt is treated as absent
                 lines = []
             parser.parse(lines)
             self._robots[base] = parser
         return self._robots[base].can_fetch(USER_AGENT, url)  # type: ignore[attr-defined]
+
+    def _robots_lines(self, base: str) -> list[str]:
+        """robots.txt's lines, reading at most :data:`ROBOTS_MAX_BYTES` of it."""
+        with self.client.stream("GET", base + "/robots.txt") as response:
+            if response.status_code != 200:
+                return []
+            data = bytearray()
+            for chunk in response.iter_bytes():
+                data += chunk[: ROBOTS_MAX_BYTES - len(data)]
+                if len(data) >= ROBOTS_MAX_BYTES:
+                    break
+        return bytes(data).decode("utf-8", errors="replace").splitlines()
 
     def crawl(self, start: str, limit: int) -> Iterator[tuple[str, Document | ExtractError]]:
         """Breadth-first over same-site links from ``start``, up to ``limit`` pages."""

@@ -5,25 +5,27 @@ small review page at ``/``, over one :class:`~overclaim.scorer.Scorer` loaded at
     app = create_app()                  # an ASGI app for any server
     serve(port=8000)                    # or run it with uvicorn
 
-Bodies over ``max_bytes`` are refused (413) before they are parsed; bad input gets a
-4xx JSON ``{"detail": ...}``. URLs are fetched only when the app is built with
-``allow_urls=True``, and then only from public addresses (see :func:`check_public_url`),
-so the service cannot be used to reach the machine it runs on or its private network.
-Scoring endpoints are plain ``def``: FastAPI runs them in its threadpool, and a Scorer
-is safe to share across threads.
+Bodies over ``max_bytes`` are refused (413) and bodies that arrive too slowly (408)
+before they are parsed; bad input gets a 4xx JSON ``{"detail": ...}``. Scoring runs in a
+worker pool off the event loop, within a time budget (503 past it). URLs are fetched only
+when the app is built with ``allow_urls=True``, and then only from public addresses,
+pinned at connection time (:func:`overclaim.extract.check_public_url`), so the service
+cannot be used to reach the machine it runs on or its private network. ``/docs`` serves
+its assets from the installed package (fastapi-offline): it works with no network.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import asyncio
+import contextlib
+import functools
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 try:
-    from fastapi import FastAPI, HTTPException, Request
+    from fastapi import FastAPI, HTTPException
     from fastapi.responses import HTMLResponse, JSONResponse
+    from fastapi_offline import FastAPIOffline
     from pydantic import BaseModel, ConfigDict, Field
 except ImportError as error:  # pragma: no cover - depends on what is installed
     raise ImportError("the service needs the 'serve' extra: pip install 'overclaim[serve]'") \
@@ -31,8 +33,7 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
 
 import overclaim
 from overclaim.labels import CATEGORIES
-from overclaim.extract import ExtractError, Fetcher, InputError
-from overclaim.results import PageResult
+from overclaim.extract import Fetcher, InputError, check_public_url
 from overclaim.scorer import Scorer
 
 MAX_BATCH = 100
@@ -74,42 +75,72 @@ class BatchRequest(BaseModel):
     options: Options | None = None
 
 
-# --- URL safety -----------------------------------------------------------------------
+# --- scoring, in a worker pool ---------------------------------------------------------
+
+#: Seconds one request (or one batch) may take before it is answered 503.
+TIME_BUDGET = 30.0
+#: Seconds a client has to send its whole request body before it is answered 408.
+BODY_TIMEOUT = 10.0
+#: Connections served at once by ``serve``; more are answered 503 by the server.
+CONNECTION_LIMIT = 64
+
+_WORKER_SCORER: Scorer | None = None
 
 
-def check_public_url(url: str) -> None:
-    """Raise ExtractError unless ``url`` is http(s) and its host resolves only to public
-    addresses: a server that fetched whatever it was asked could be made to read its own
-    loopback services, the private network or a cloud metadata endpoint."""
-    parts = urlparse(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ExtractError(f"not an http(s) URL: {url}")
+def _init_worker(model: str, options) -> None:
+    """Load the model once per worker process."""
+    global _WORKER_SCORER
+    _WORKER_SCORER = Scorer.load(model, options)
+
+
+def _work_in_worker(allow_urls: bool, item: dict, defaults: dict | None,
+                    include_text: bool) -> tuple:
+    assert _WORKER_SCORER is not None, "worker not initialised"
+    return score_item(_WORKER_SCORER, allow_urls, item, defaults, include_text)
+
+
+def score_item(scorer: Scorer, allow_urls: bool, item: dict, defaults: dict | None,
+               include_text: bool = False) -> tuple:
+    """Score one request item (plain data, so it can cross to a worker process).
+
+    Returns ``("ok", result_dict)`` or ``("error", status_code, detail)``.
+    """
+    given = [name for name in ("text", "html", "url") if item.get(name) is not None]
+    if len(given) != 1:
+        return ("error", 400, "give exactly one of text, html or url"
+                + (f" (got {', '.join(given)})" if given else ""))
+    own = {k: v for k, v in (item.get("options") or {}).items() if v is not None}
+    changes = {**(defaults or {}), **own}
+    if "categories" in changes:
+        changes["categories"] = tuple(changes["categories"])
+    page_scorer = scorer.with_options(**changes) if changes else scorer
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, ValueError) as error:
-        raise ExtractError(f"cannot resolve {parts.hostname}: {error}") from None
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if (address.is_private or address.is_loopback or address.is_link_local
-                or address.is_reserved or address.is_multicast or address.is_unspecified
-                or not address.is_global):
-            raise ExtractError(f"refusing to fetch {url}: {parts.hostname} resolves to the "
-                               f"non-public address {address}")
+        if item.get("url") is None:
+            is_text = item.get("text") is not None
+            page = page_scorer.score(item["text"] if is_text else item["html"],
+                                     source="<text>" if is_text else "<html>")
+        elif not allow_urls:
+            return ("error", 400, NO_URLS)
+        else:
+            check_public_url(item["url"])  # refuse early; the fetcher checks again, pinned
+            with Fetcher(public_only=True, max_bytes=page_scorer.options.max_bytes) as fetcher:
+                page = page_scorer.score_document(fetcher.fetch(item["url"]))
+    except InputError as error:
+        return ("error", 400, str(error))
+    return ("ok", page.to_dict(include_text=include_text))
 
 
-def _public_transport():
-    """An httpx transport that checks every request (robots.txt, each redirect) is public."""
-    import httpx
+def _executor(scorer: Scorer, workers: int):
+    """Worker processes that each load the model once, or (``workers=0``) threads."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    import multiprocessing
 
-    class PublicOnly(httpx.HTTPTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            check_public_url(str(request.url))
-            return super().handle_request(request)
-
-    return PublicOnly()
+    if workers <= 0:
+        return ThreadPoolExecutor(max_workers=4), functools.partial(score_item, scorer)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker,
+                               initargs=(str(scorer.bundle.path), scorer.options))
+    return pool, _work_in_worker
 
 
 # --- the app --------------------------------------------------------------------------
@@ -117,26 +148,29 @@ def _public_transport():
 
 class _BodyLimit:
     """ASGI middleware: answer 413 to a body over ``max_bytes`` (by Content-Length, then by
-    the bytes actually received) before anything parses it; the app gets the buffered body."""
+    the bytes actually received) and 408 to a body not received within ``timeout`` seconds,
+    before anything parses it; the app gets the buffered body."""
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, timeout: float = BODY_TIMEOUT):
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
-            return await self._too_large(scope, receive, send)
-        body, more = bytearray(), True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                return await self._too_large(scope, receive, send)
-            more = message.get("more_body", False)
+            return await self._refuse(scope, receive, send, 413,
+                                      f"request body over the limit of {self.max_bytes} bytes")
+        try:
+            body = await asyncio.wait_for(self._read(receive), self.timeout)
+        except asyncio.TimeoutError:
+            return await self._refuse(scope, receive, send, 408,
+                                      f"request body not received within {self.timeout} s")
+        if body is None:
+            return None
+        if len(body) > self.max_bytes:
+            return await self._refuse(scope, receive, send, 413,
+                                      f"request body over the limit of {self.max_bytes} bytes")
         replayed = False
 
         async def replay():
@@ -148,89 +182,109 @@ class _BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope, receive, send) -> None:
-        response = JSONResponse({"detail": f"request body over the limit of {self.max_bytes} bytes"},
-                                status_code=413)
-        await response(scope, receive, send)
+    async def _read(self, receive) -> bytearray | None:
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                return body
+            more = message.get("more_body", False)
+        return body
+
+    async def _refuse(self, scope, receive, send, status: int, detail: str) -> None:
+        await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)
 
 
 def create_app(scorer: Scorer | None = None, allow_urls: bool = False,
-               max_bytes: int = 1_000_000) -> FastAPI:
-    """The service over one scorer (the shipped model when None), loaded once here."""
+               max_bytes: int = 1_000_000, workers: int = 0,
+               time_budget: float = TIME_BUDGET, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
+    """The service over one model (the shipped one when ``scorer`` is None).
+
+    Scoring runs off the event loop, in ``workers`` processes that each load the model once
+    (or, with ``workers=0``, in a few threads of this process), so ``/healthz`` and other
+    requests are answered while a large page is scored. A request that takes longer than
+    ``time_budget`` seconds is answered 503.
+    """
     scorer = scorer or Scorer.load()
-    app = FastAPI(
+    executor, job = _executor(scorer, workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPIOffline(
         title="overclaim",
         version=overclaim.__version__,
+        lifespan=lifespan,
         description="Find overclaiming in health-treatment marketing, sentence by sentence. "
                     "Each unit gets a calibrated probability of overclaiming, with categories "
                     "and the cues behind it; a reviewer's aid, not a verdict. Results follow "
                     "the JSON schema `overclaim.result/1`.")
-    app.add_middleware(_BodyLimit, max_bytes=max_bytes)
+    app.add_middleware(_BodyLimit, max_bytes=max_bytes, timeout=body_timeout)
 
-    async def bad_input(request: Request, error: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=400)
+    async def run(item: ScoreRequest, defaults: Options | None, include_text: bool) -> tuple:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            executor, job, allow_urls, item.model_dump(),
+            defaults.model_dump(exclude_none=True) if defaults else None, include_text)
 
-    app.add_exception_handler(ExtractError, bad_input)
-    app.add_exception_handler(InputError, bad_input)
-
-    def score_one(item: ScoreRequest, defaults: Options | None = None) -> PageResult:
-        """Score one request, raising HTTPException/ExtractError/InputError on bad input."""
-        given = [name for name in ("text", "html", "url") if getattr(item, name) is not None]
-        if len(given) != 1:
-            raise HTTPException(400, "give exactly one of text, html or url"
-                                     + (f" (got {', '.join(given)})" if given else ""))
-        changes = {**(defaults.model_dump(exclude_none=True) if defaults else {}),
-                   **(item.options.model_dump(exclude_none=True) if item.options else {})}
-        if "categories" in changes:
-            changes["categories"] = tuple(changes["categories"])
-        page_scorer = scorer.with_options(**changes) if changes else scorer
-        if item.url is None:
-            return page_scorer.score(item.text if item.text is not None else item.html,
-                                     source="<text>" if item.text is not None else "<html>")
-        if not allow_urls:
-            raise HTTPException(400, NO_URLS)
-        check_public_url(item.url)
-        with Fetcher(transport=_public_transport()) as fetcher:
-            return page_scorer.score_document(fetcher.fetch(item.url))
+    async def within_budget(awaitable):
+        try:
+            return await asyncio.wait_for(awaitable, time_budget)
+        except asyncio.TimeoutError:
+            raise HTTPException(503, f"scoring took longer than the time budget of "
+                                     f"{time_budget} s; send a smaller page") from None
 
     @app.post("/v1/score", summary="Score one page (text, HTML or URL)")
-    def score(item: ScoreRequest, include_text: bool = False) -> dict[str, Any]:
+    async def score(item: ScoreRequest, include_text: bool = False) -> dict[str, Any]:
         """The page's result (schema `overclaim.result/1`); `include_text` adds the scored
         text, which `start`/`end` offsets point into."""
-        return score_one(item).to_dict(include_text=include_text)
+        outcome = await within_budget(run(item, None, include_text))
+        if outcome[0] == "error":
+            raise HTTPException(outcome[1], outcome[2])
+        return outcome[1]
 
     @app.post("/v1/score-batch", summary="Score up to 100 pages, in order")
-    def score_batch(batch: BatchRequest) -> dict[str, list[dict[str, Any]]]:
+    async def score_batch(batch: BatchRequest) -> dict[str, list[dict[str, Any]]]:
         """One result per item, in order; an item that cannot be scored gets a complete
         record with `error` set and `score` null, and the others are still scored."""
+        outcomes = await within_budget(asyncio.gather(
+            *(run(item, batch.options, False) for item in batch.items)))
         results = []
-        for item in batch.items:
-            try:
-                results.append(score_one(item, batch.options).to_dict())
-            except (HTTPException, InputError) as error:
-                detail = error.detail if isinstance(error, HTTPException) else str(error)
-                source = item.url or ("<html>" if item.html is not None else "<text>")
-                given = item.text if item.text is not None else item.html
-                results.append(scorer.error_result(source, str(detail), given).to_dict())
+        for item, outcome in zip(batch.items, outcomes):
+            if outcome[0] == "ok":
+                results.append(outcome[1])
+                continue
+            source = item.url or ("<html>" if item.html is not None else "<text>")
+            given = item.text if item.text is not None else item.html
+            results.append(scorer.error_result(source, outcome[2], given).to_dict())
         return {"results": results}
 
     @app.get("/healthz", summary="Liveness and the loaded model")
-    def healthz() -> dict[str, Any]:
+    async def healthz() -> dict[str, Any]:
         return {"status": "ok", "model": scorer.model_info()}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
+    async def index() -> str:
         return PAGE
 
     return app
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, allow_urls: bool = False,
-          model: str | Path | None = None) -> None:
-    """Load the scorer (``model`` or the shipped one) and run the service with uvicorn."""
+          model: str | Path | None = None, workers: int = 1,
+          connection_limit: int = CONNECTION_LIMIT) -> None:
+    """Load the model and run the service with uvicorn: ``workers`` scoring processes, at
+    most ``connection_limit`` connections at once, idle keep-alive connections closed after
+    5 s, request bodies due within :data:`BODY_TIMEOUT` s."""
     import uvicorn
 
-    uvicorn.run(create_app(Scorer.load(model), allow_urls=allow_urls), host=host, port=port)
+    uvicorn.run(create_app(Scorer.load(model), allow_urls=allow_urls, workers=workers),
+                host=host, port=port, limit_concurrency=connection_limit, timeout_keep_alive=5)
 
 
 # --- the review page (self-contained: no external resources) -----------------------------
