@@ -65,6 +65,8 @@ ADVERSARIAL = {
     "control characters": lambda n: ("\x00\x01\x1b[31m\x7f" * (n // 8 + 1))[:n],
     "lone surrogates": lambda n: ("\ud800 heal \udfff" * (n // 12 + 1))[:n],
     "bullets": lambda n: ("- \n" * (n // 3 + 1))[:n],
+    "spaces after a full stop": lambda n: "Stem cells heal your discs." + " " * n + "x",
+    "many short lines": lambda n: "a\n" * (n // 2),
 }
 
 
@@ -88,7 +90,8 @@ def _seconds(function) -> float:
 
 
 @pytest.mark.parametrize("name", ["no spaces", "punctuation", "dots", "nested tags",
-                                  "unclosed tags", "bullets"])
+                                  "unclosed tags", "bullets", "spaces after a full stop",
+                                  "many short lines"])
 def test_time_grows_linearly(scorer, name):
     """Four times the input takes about four times as long, never sixteen (no backtracking)."""
     def run(n):
@@ -115,3 +118,12 @@ def test_size_cap_is_applied_before_any_work(scorer, monkeypatch):
         capped.score(b"x" * 1001)
     with pytest.raises(InputError, match="over the size cap"):
         capped.score_sentences(["x" * 600, "y" * 600])
+
+
+def test_long_sentences_and_punctuation_runs_are_capped_per_unit(scorer):
+    """No single unit reaches the tokenizer longer than MAX_UNIT_CHARS, however it arrives."""
+    from overclaim.limits import MAX_UNIT_CHARS
+
+    results = scorer.score_sentences(["!" * 20_000, "Stem cells heal. " * 2000])
+    assert [r.end for r in results] == [MAX_UNIT_CHARS, MAX_UNIT_CHARS]
+    assert all(len(r.text) == MAX_UNIT_CHARS for r in results)

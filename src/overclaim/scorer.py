@@ -91,7 +91,7 @@ class Scorer:
         together may not exceed the size cap (:class:`InputError`).
         """
         texts = [str(t) for t in texts]
-        self._check_total(sum(len(t) for t in texts))
+        self.check_size(sum(len(t) for t in texts))
         units = [Unit(0, min(len(t), MAX_UNIT_CHARS), t[:MAX_UNIT_CHARS], "sentence", i)
                  for i, t in enumerate(texts)]
         return self._score_units(units, groups=None)
@@ -103,13 +103,14 @@ class Scorer:
         characters, like :meth:`score_sentences`.
         """
         units = list(units)
-        self._check_total(sum(len(u.text) for u in units))
+        self.check_size(sum(len(u.text) for u in units))
         capped = [u if len(u.text) <= MAX_UNIT_CHARS else
                   Unit(u.start, u.start + MAX_UNIT_CHARS, u.text[:MAX_UNIT_CHARS], u.kind, u.block)
                   for u in units]
         return self._score_units(capped, groups=[0] * len(capped))
 
-    def _check_total(self, chars: int) -> None:
+    def check_size(self, chars: int) -> None:
+        """Raise :class:`InputError` if ``chars`` characters of input exceed the size cap."""
         if chars > self.options.max_bytes:
             raise InputError(f"{chars} characters in all, over the size cap of "
                              f"{self.options.max_bytes} bytes")

@@ -50,6 +50,7 @@ class OverclaimComponent:
     def __call__(self, doc: Doc) -> Doc:
         from overclaim.extract import Document
 
+        self.scorer.check_size(len(doc.text))  # before any work, like every entry point
         units = self._units(doc)
         digest = sha256(doc.text.encode("utf-8", "surrogatepass")).hexdigest()
         page = self.scorer.score_document(Document("<spacy>", doc.text, digest), units)
