@@ -95,7 +95,10 @@ def service_stall() -> list[str]:
             raise SystemExit("the service did not start on " + base)
         lines = []
         for name in ("spaces after a full stop", "many short lines", "claims"):
-            body = json.dumps({"text": SHAPES[name](990_000)}).encode()
+            body, n = b"", 1_000_000
+            while not body or len(body) > 999_000:  # the largest body the service accepts
+                body = json.dumps({"text": SHAPES[name](n)}).encode()
+                n = int(n * 0.95)
             outcome = {}
 
             def post():
@@ -141,6 +144,7 @@ def main() -> int:
         "", "## Service: `/healthz` while a ~1 MB hostile request is scored (1 worker process)", "",
         "| shape | status | request time | /healthz polls | slowest /healthz |",
         "|---|---:|---:|---:|---:|", *stall, "",
+        "Each request body is just under the service's 1 MB limit.",
         "Goal: `/healthz` answers in under a second while the request is scored.",
     ]
     text = "\n".join(report) + "\n"

@@ -110,8 +110,10 @@ INTENDED_USE = (
     "verdict on a clinic, a treatment or a claim, and not medical or legal advice.")
 LIMITATIONS = [
     "Trained on 5 real documents (all about stem cells for back pain) and on documents "
-    "written for the project; real web copy is more varied, so expect lower accuracy there "
-    "than the cross-validated figures, which is why the seed-transfer figures are reported.",
+    "written for the project to match the figures of real pages (corpus/DATASHEET.md); "
+    "a style-only classifier still tells them apart from real text, so expect lower "
+    "accuracy on real pages than the cross-validated figures, which is why seed-transfer "
+    "and leave-one-voice-out figures are reported.",
     "English only; sentence-level; it does not check claims against the literature.",
     "It judges how a claim is worded, not whether it is true: an honestly hedged false "
     "claim passes, a confident true claim can be flagged.",
@@ -131,11 +133,15 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         "## Intended use",
         card["intended_use"],
         "",
-        "Loading a `.joblib` file runs code: load only models you trust. `Scorer.load` "
-        "refuses a file whose SHA-256 differs from its card.",
+        "Loading the model's files runs code: load only models you trust. `Scorer.load` "
+        "refuses a file whose SHA-256 differs from its card, a card edited after training "
+        "(`card_sha256`), a card outside its schema, and cue lexicons other than those the "
+        "model was trained with.",
         "",
         "## Provenance",
-        f"- model file: `{card['file']}`, SHA-256 `{card['sha256']}`",
+        f"- model files: `{card['file']}` (SHA-256 `{card['sha256']}`), "
+        f"`{card['fast_file']}` (SHA-256 `{card['fast_sha256']}`); card SHA-256 "
+        f"`{card.get('card_sha256', '')}`",
         f"- corpus SHA-256 `{card['corpus']['sha256']}` ({card['corpus']['units']} units, "
         f"{card['corpus']['documents']} documents; labels {card['corpus']['labels']})",
         f"- code version `{card['code_version']}`, created {card['created']}",
