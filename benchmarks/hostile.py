@@ -1,6 +1,6 @@
 """Hostile input: time by size for adversarial shapes, through the library and the service.
 
-    python benchmarks/hostile.py            # writes benchmarks/hostile.md and prints it
+    python benchmarks/hostile.py    # writes benchmarks/hostile.md; needs the test extra (its shapes)
 
 For every shape, the library's ``Scorer.score`` is timed at 10 KB, 100 KB, 250 KB and 1 MB,
 and the run fails (exit 1) if four times the input (250 KB -> 1 MB) takes eight times the
@@ -28,17 +28,13 @@ SIZES = (10_000, 100_000, 250_000, 1_000_000)
 #: Four times the input may take at most this many times as long.
 MAX_GROWTH = 8.0
 
-SHAPES = {
-    "spaces after a full stop": lambda n: "Stem cells heal your discs." + " " * (n - 28) + "x",
-    "many short lines": lambda n: "a\n" * (n // 2),
-    "punctuation run": lambda n: "!" * n,
-    "no spaces": lambda n: "a" * n,
-    "dots and spaces": lambda n: ". " * (n // 2),
-    "nested tags": lambda n: "<div>" * (n // 11) + "x" + "</div>" * (n // 11),
-    "bullets": lambda n: "- \n" * (n // 3),
-    "mixed scripts": lambda n: ("Стволовые 干细胞 خلايا stem cells. " * (n // 32 + 1))[:n],
-    "claims": lambda n: ("Our stem cells repair every disc, with no risk at all. " * (n // 56 + 1))[:n],
-}
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+from tests.test_hostile_input import ADVERSARIAL  # noqa: E402  (one list of shapes)
+
+#: The test suite's adversarial shapes, plus a page of plausible claims as the baseline.
+SHAPES = {**ADVERSARIAL,
+          "claims": lambda n: ("Our stem cells repair every disc, with no risk at all. " * (n // 56 + 1))[:n]}
 
 
 def seconds(function) -> float:
@@ -94,7 +90,7 @@ def service_stall() -> list[str]:
         else:
             raise SystemExit("the service did not start on " + base)
         lines = []
-        for name in ("spaces after a full stop", "many short lines", "claims"):
+        for name in ("spaces after a full stop", "many short lines", "punctuation", "claims"):
             body, n = b"", 1_000_000
             while not body or len(body) > 999_000:  # the largest body the service accepts
                 body = json.dumps({"text": SHAPES[name](n)}).encode()
@@ -128,7 +124,6 @@ def service_stall() -> list[str]:
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT / "src"))
     from overclaim import Scorer
 
     scorer = Scorer.load()

@@ -113,11 +113,12 @@ def test_validate_reports_problem(tiny_corpus, runner, change, message):
 
 def test_conflicting_labels_and_near_duplicates(tiny_corpus, runner):
     docs = tiny_corpus / "corpus" / "documents" / "authored"
-    (docs / "c.txt").write_text("PRP repairs knees for good!\nMore research is needed.\n")
+    (docs / "c.txt").write_text("A 2020 trial of 60 adults found no benefit over saline!\n"
+                                "More research is needed.\n")
     extra = corpus.template([docs / "c.txt"], "prp-joint", tiny_corpus / "corpus",
                             voice="forum", page_kind="mixed")
-    extra["label"] = ["overclaim", "neutral"]
-    extra["categories"] = ["efficacy", ""]
+    extra["label"] = ["supported", "neutral"]
+    extra["categories"] = ["", ""]
     output = _invalid(tiny_corpus, pd.concat([_rows(tiny_corpus), extra.astype(str)]), runner)
     assert "near-duplicate" in output
     assert "conflicting labels" in output

@@ -61,3 +61,31 @@ def test_screenshot_renders(page, report, tmp_path):
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+PAYLOADS = ('<script>window.__pwned = 1</script>', '<img src=x onerror="window.__pwned=1">',
+            '"><svg onload="window.__pwned=1">', "javascript:window.__pwned=1",
+            '<a href="https://evil.example/">click</a>')
+
+
+def test_payloads_in_text_and_source_stay_inert(page, runner, tmp_path):
+    """Markup in the page text and in the source name is shown as text: nothing runs and
+    nothing is fetched."""
+    folder = tmp_path / PAYLOADS[1].replace("/", "_")
+    folder.mkdir()
+    source = folder / "page.txt"
+    source.write_text("\n\n".join(f"Stem cells heal every knee for good {p} guaranteed."
+                                  for p in PAYLOADS))
+    out = tmp_path / "report.html"
+    result = runner.invoke(main, ["scan", str(source), "--format", "html", "-o", str(out),
+                                  "--threshold", "0"])
+    assert result.exit_code == 0, result.output
+    requests, dialogs = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(out.as_uri())
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator("img, svg[onload], a[href^='https:']").count() == 0
+    body = page.locator("body").inner_text()
+    assert "<script>window.__pwned = 1</script>" in body and "onerror" in body
+    assert not dialogs and all(url.startswith("file:") for url in requests)

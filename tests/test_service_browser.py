@@ -80,3 +80,19 @@ def test_empty_input_shows_the_error(page, base_url):
     error.wait_for(state="visible")
     assert "empty input" in error.inner_text()
     assert page.locator("#result").is_hidden()
+
+
+def test_payloads_pasted_into_the_review_page_stay_inert(page, base_url):
+    requests, dialogs = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(base_url + "/")
+    payload = ('Stem cells cure every knee <img src=x onerror="window.__pwned=1"> for good. '
+               'Our cells rebuild cartilage <script>window.__pwned=1</script> in weeks.')
+    page.fill("#input", payload)
+    page.click("text=Score")
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator("#text img, #text script").count() == 0
+    assert "onerror" in page.locator("#text").inner_text()
+    assert not dialogs and all(url.startswith(base_url) for url in requests)

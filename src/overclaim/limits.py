@@ -3,6 +3,12 @@
 Every entry point (files, URLs, standard input, ``Scorer.score``, ``score_sentences``,
 ``score_units``, the spaCy component, the service) checks its input against these before
 doing any work, so no input can make overclaim spend more than linear time or memory.
+
+The other half of that promise is the regular expressions: every one in the package was
+audited (none nests quantifiers over overlapping character classes; repeats are bounded
+where a pattern could otherwise rescan, as in ``<[^>]{0,2000}>``), and the one that could
+backtrack quadratically, the segmenter's final-punctuation check, is applied to a bounded
+tail of each block. ``benchmarks/hostile.py`` and ``tests/test_hostile_input.py`` check it.
 """
 
 #: The largest input scored, in bytes (UTF-8 for text). ``--max-bytes`` and
