@@ -368,3 +368,53 @@ def test_worker_processes_score_like_the_library(scorer):
     assert [s["overclaim"] for s in data["sentences"]] == [s.overclaim for s in expected.sentences]
     results = batch.json()["results"]
     assert results[0]["score"] == expected.score and results[1]["error"] == "empty input"
+
+
+@pytest.fixture
+def live_server(scorer):
+    """The service on a free loopback port with short header and body deadlines."""
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(service.create_app(scorer, body_timeout=0.5), host="127.0.0.1",
+                            port=port, log_level="critical",
+                            http=service.header_deadline_protocol(0.5))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield port
+    server.should_exit = True
+    thread.join(10)
+
+
+def _closed_within(sock, seconds: float) -> bytes:
+    sock.settimeout(seconds)
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except TimeoutError:
+        return b"still open"
+    return data
+
+
+def test_slow_headers_and_bodies_are_cut_off(live_server):
+    with socket.create_connection(("127.0.0.1", live_server)) as slow_headers:
+        slow_headers.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
+        assert _closed_within(slow_headers, 5) == b""
+    with socket.create_connection(("127.0.0.1", live_server)) as slow_body:
+        slow_body.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\ncontent-type: application/json"
+                          b"\r\ncontent-length: 100\r\n\r\n{\"text\": ")  # body never finished
+        answer = _closed_within(slow_body, 5)
+        assert answer.startswith(b"HTTP/1.1 408")
+    with socket.create_connection(("127.0.0.1", live_server)) as normal:
+        normal.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert _closed_within(normal, 5).startswith(b"HTTP/1.1 200")

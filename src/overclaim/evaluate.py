@@ -234,12 +234,19 @@ def choose_thresholds(y_true: np.ndarray, score: np.ndarray,
 
 @dataclass
 class Evaluation:
-    """Results per setting and estimator, the model's grouped-CV predictions, and the
+    """Results per setting and estimator, every held-out prediction behind them, and the
     page scores of the seed documents when the model never saw them."""
 
     results: dict[str, dict[str, Metrics]]
-    cv_predictions: pd.DataFrame | None = None
+    predictions: pd.DataFrame  # one row per held-out unit, setting and estimator
     seed_page_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cv_predictions(self) -> pd.DataFrame | None:
+        """The model's grouped-CV predictions (thresholds are chosen on them)."""
+        chosen = self.predictions[(self.predictions["setting"] == "grouped-cv")
+                                  & (self.predictions["estimator"] == "overclaim")]
+        return chosen.drop(columns=["setting", "estimator"]) if len(chosen) else None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {setting: {name: m.to_dict() for name, m in by_name.items()}
@@ -255,7 +262,7 @@ def evaluate(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params()
     """Run every setting for the model and both baselines."""
     frame = corpus_frame(corpus, params.context_window)
     results: dict[str, dict[str, Metrics]] = {}
-    cv_predictions = None
+    predictions = []
     seed_pages: dict[str, float] = {}
     for setting in settings:
         results[setting] = {}
@@ -265,11 +272,12 @@ def evaluate(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params()
             proba, index = held_out_proba(make, frame, setting, folds)
             y_true = frame["label"].to_numpy()[index]
             results[setting][name] = metrics(y_true, proba)
-            if setting == "grouped-cv" and name == "overclaim":
-                cv_predictions = prediction_frame(frame, proba, index)
+            held_out = prediction_frame(frame, proba, index)
+            predictions.append(held_out.assign(setting=setting, estimator=name))
             if setting == "seed-transfer" and name == "overclaim":
-                seed_pages = page_scores(prediction_frame(frame, proba, index))
-    return Evaluation(results, cv_predictions, seed_pages)
+                seed_pages = page_scores(held_out)
+    return Evaluation(results, pd.concat(predictions) if predictions else pd.DataFrame(),
+                      seed_pages)
 
 
 def page_scores(predictions: pd.DataFrame) -> dict[str, float]:
@@ -283,7 +291,8 @@ def page_scores(predictions: pd.DataFrame) -> dict[str, float]:
 
 def prediction_frame(frame: pd.DataFrame, proba: np.ndarray, index: np.ndarray) -> pd.DataFrame:
     """Held-out predictions beside each unit's provenance (for thresholds and error analysis)."""
-    out = frame.iloc[index][["doc", "start", "end", "text", "label", "source", "treatment"]].copy()
+    out = frame.iloc[index][["doc", "start", "end", "text", "label", "source", "treatment",
+                             "voice"]].copy()
     for i, label in enumerate(LABELS):
         out[f"p_{label}"] = proba[:, i]
     out["predicted"] = np.asarray(LABELS)[proba.argmax(axis=1)]

@@ -83,6 +83,8 @@ TIME_BUDGET = 30.0
 BODY_TIMEOUT = 10.0
 #: Connections served at once by ``serve``; more are answered 503 by the server.
 CONNECTION_LIMIT = 64
+#: Seconds a client has to send a request's headers before ``serve`` closes the connection.
+HEADER_TIMEOUT = 10.0
 
 _WORKER_SCORER: Scorer | None = None
 
@@ -275,16 +277,64 @@ def create_app(scorer: Scorer | None = None, allow_urls: bool = False,
     return app
 
 
+def header_deadline_protocol(seconds: float = HEADER_TIMEOUT):
+    """uvicorn's h11 protocol with a deadline for each request's headers.
+
+    uvicorn times idle keep-alive connections but not a client that sends its headers a
+    byte at a time (slowloris): this closes a connection whose request headers are not
+    complete ``seconds`` after it opened or after its previous response.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        _deadline = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._disarm()  # a request's headers are in: the body has its own timeout
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            if self.cycle is None or self.cycle.response_complete:
+                self.transport.close()
+
+    return HeaderDeadline
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, allow_urls: bool = False,
           model: str | Path | None = None, workers: int = 1,
           connection_limit: int = CONNECTION_LIMIT) -> None:
     """Load the model and run the service with uvicorn: ``workers`` scoring processes, at
-    most ``connection_limit`` connections at once, idle keep-alive connections closed after
-    5 s, request bodies due within :data:`BODY_TIMEOUT` s."""
+    most ``connection_limit`` connections at once, request headers due within
+    :data:`HEADER_TIMEOUT` s and bodies within :data:`BODY_TIMEOUT` s, idle keep-alive
+    connections closed after 5 s."""
     import uvicorn
 
     uvicorn.run(create_app(Scorer.load(model), allow_urls=allow_urls, workers=workers),
-                host=host, port=port, limit_concurrency=connection_limit, timeout_keep_alive=5)
+                host=host, port=port, limit_concurrency=connection_limit, timeout_keep_alive=5,
+                http=header_deadline_protocol())
 
 
 # --- the review page (self-contained: no external resources) -----------------------------

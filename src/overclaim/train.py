@@ -101,7 +101,21 @@ def train(name: str = model_lib.DEFAULT_NAME, params: model_lib.Params = model_l
     card_path = model_lib.save(fitted, card, directory, name)
     card = json.loads(card_path.read_text(encoding="utf-8"))
     atomic.write_text(directory / "MODEL_CARD.md", model_card_markdown(card))
+    write_predictions(evaluation.predictions, directory / f"{name}{HELD_OUT_SUFFIX}")
     return TrainResult(card_path, card)
+
+
+#: Held-out predictions of a training run, beside the model (not shipped in the wheel).
+HELD_OUT_SUFFIX = ".heldout.csv.gz"
+
+
+def write_predictions(predictions, path: Path) -> None:
+    """Every held-out prediction behind the card's figures, for analysis (notebooks/02)
+    without re-running the evaluation; gzip with no timestamp, so equal runs give equal bytes."""
+    import gzip
+
+    data = predictions.to_csv(index=True, float_format="%.6g").encode("utf-8")
+    atomic.write_bytes(path, gzip.compress(data, mtime=0))
 
 
 INTENDED_USE = (
