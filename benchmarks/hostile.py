@@ -162,7 +162,9 @@ def main() -> int:
         + ("**met** for every shape." if not failures else "**not met**: " + ", ".join(failures)),
     ]
     text = "\n".join(report) + "\n"
-    OUT.write_text(text, encoding="utf-8")
+    from overclaim import atomic
+
+    atomic.write_text(OUT, text)
     print(text)
     return 1 if failures else 0
 

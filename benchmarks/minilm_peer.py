@@ -100,7 +100,9 @@ def main() -> None:
               f"| one sentence, median ms | {ours_ms:.2f} | {peer_ms:.2f} | "
               f"{peer_ms / ours_ms:.1f}x |"]
     report = "\n".join(lines) + "\n"
-    OUT.write_text(report, encoding="utf-8")
+    from overclaim import atomic
+
+    atomic.write_text(OUT, report)
     print(report)
 
 

@@ -229,7 +229,9 @@ def main() -> None:
         f"{memory['torch']}, scikit-learn {memory['sklearn']}, pandas {memory['pandas']}",
     ]
     report = "\n".join(lines) + "\n"
-    OUT.write_text(report, encoding="utf-8")
+    from overclaim import atomic
+
+    atomic.write_text(OUT, report)
     print(report)
 
 
