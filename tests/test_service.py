@@ -344,10 +344,15 @@ def test_slow_body_is_408():
     async def send(message):
         sent.append(message)
 
+    import threading
+
     limit = service._BodyLimit(app, max_bytes=1000, timeout=0.05)
     scope = {"type": "http", "headers": [(b"content-length", b"10")], "method": "POST",
              "path": "/v1/score"}
-    asyncio.run(limit(scope, receive, send))
+    # a thread of its own: other tests may leave an event loop running in this one
+    runner = threading.Thread(target=lambda: asyncio.run(limit(scope, receive, send)))
+    runner.start()
+    runner.join(10)
     assert sent[0]["status"] == 408
 
 
