@@ -234,7 +234,10 @@ def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) 
 @click.option("--folds", default=5, show_default=True, help="Folds for grouped-cv.")
 @click.option("--json", "as_json", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write every figure to this JSON file.")
-def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None) -> None:
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Folds fitted side by side (processes); figures are the same.")
+def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None,
+                     jobs: int) -> None:
     """Held-out metrics of the model beside two baselines, measured in the same run."""
     from overclaim import corpus
 
@@ -242,7 +245,7 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
 
     try:
         evaluation = ev.evaluate(corpus.load(), settings=settings or ev.SETTINGS, folds=folds,
-                                 progress=_progress)
+                                 progress=_progress, n_jobs=jobs)
     except corpus.CorpusError as error:
         raise click.ClickException(str(error)) from None
     click.echo(ev.format_table(evaluation))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -52,6 +53,7 @@ class Params:
     cue_weight: float = 1.0
     char_weight: float = 1.0
     context_words_weight: float = 0.7
+    context_dropout: float = 0.3
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -103,10 +105,47 @@ def build_pipeline(params: Params = Params()) -> Pipeline:
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
+class ContextDropout(ClassifierMixin, BaseEstimator):
+    """Fit ``estimator`` on the data plus a copy of a share of its rows with their context
+    (neighbouring units) blanked.
+
+    Without it the model leans on a unit's neighbours, the genre of its page, and scores
+    an explicit claim given alone (``score_sentences``, a one-line ad) as if it were page
+    chrome: "Stem cells repair damaged discs and end back pain for good" came out at 0.49
+    with its context features and 0.80 with dropout, while seed-transfer ROC-AUC stayed the
+    same (0.897 and 0.895, uncalibrated, in one run on this corpus). Prediction is the
+    wrapped estimator's, unchanged.
+    """
+
+    def __init__(self, estimator=None, share: float = 0.3, random_state: int = 0):
+        self.estimator = estimator
+        self.share = share
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y):
+        y = np.asarray(y)
+        pick = np.random.default_rng(self.random_state).random(len(X)) < self.share
+        blank = X[pick].assign(**{c: "" for c in ("prev", "next", "context") if c in X.columns})
+        self.estimator_ = clone(self.estimator).fit(pd.concat([X, blank]), np.r_[y, y[pick]])
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def decision_function(self, X):
+        return self.estimator_.decision_function(X)
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+
 def build_model(params: Params = Params()) -> CalibratedClassifierCV:
-    """The pipeline with probabilities calibrated on document-grouped folds."""
+    """The pipeline (trained with context dropout) with probabilities calibrated on
+    document-grouped folds."""
     return CalibratedClassifierCV(
-        build_pipeline(params), method=params.calibration,
+        ContextDropout(build_pipeline(params), share=params.context_dropout),
+        method=params.calibration,
         cv=DocumentKFold(n_splits=params.calibration_folds), ensemble=False,
     )
 
@@ -151,7 +190,8 @@ class OverclaimModel:
 
     def pipeline(self) -> Pipeline:
         """The fitted feature + classifier pipeline inside the calibration (for explanations)."""
-        return self.classifier.calibrated_classifiers_[0].estimator
+        fitted = self.classifier.calibrated_classifiers_[0].estimator
+        return getattr(fitted, "estimator_", fitted)
 
 
 def fit(X: pd.DataFrame, y, categories, params: Params = Params()) -> OverclaimModel:
