@@ -135,7 +135,7 @@ def test_training_reproduces_shipped_predictions():
     assert ((again.argmax(1) == shipped.argmax(1)) | (np.sort(clear_of_ties, 1)[:, 1] < 1e-5)).all()
     p = shipped[:, list(corpus.LABELS).index("overclaim")]
     q = again[:, list(corpus.LABELS).index("overclaim")]
-    for threshold in bundle.thresholds.values():
+    for threshold in (bundle.thresholds["flag"], bundle.thresholds["review"]):
         near = np.abs(p - threshold) <= REPRODUCE_ATOL
         assert ((p >= threshold) == (q >= threshold))[~near].all()
 

@@ -16,7 +16,7 @@ def test_add_pipe_by_name_sets_doc_and_span_results():
         "Why PRP Works", "PRP heals torn tendons naturally and permanently.", "Call us on Monday."]
     results = [s._.overclaim for s in sentences]
     assert [r.text for r in results] == [s.text.strip() for s in sentences]
-    assert results[1].flagged
+    assert results[1].status != "clear" and results[1].overclaim > results[2].overclaim
     spans = doc.spans["overclaim"]
     assert [s._.overclaim.overclaim for s in spans] == [r.overclaim for r in page.sentences]
 
