@@ -156,9 +156,9 @@ def style_auc(authored: Iterable[str], authored_docs: Iterable[str], real: Itera
     from sklearn.model_selection import StratifiedGroupKFold
     from sklearn.pipeline import make_pipeline
 
+    authored_docs, real_docs = list(authored_docs), list(real_docs)
     texts = [mask(t) for t in [*authored, *real]]
-    y = np.r_[np.zeros(len(list(authored_docs := list(authored_docs)))),
-              np.ones(len(real_docs := list(real_docs)))]
+    y = np.r_[np.zeros(len(authored_docs)), np.ones(len(real_docs))]
     groups = np.array(authored_docs + real_docs)
     folds = min(folds, len(set(real_docs)), len(set(authored_docs)))
     if folds < 2:
