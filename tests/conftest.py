@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -58,6 +62,30 @@ def copy_model(tmp_path: Path) -> Path:
     for name in (source.name, card["file"], card["fast_file"]):
         shutil.copy(source.parent / name, target / name)
     return target / source.name
+
+
+@contextlib.contextmanager
+def serve_in_thread(app, **config):
+    """Serve an ASGI app with uvicorn in a thread on a free loopback port; yield the port."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="critical", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the service did not start")
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def read_corpus() -> pd.DataFrame:

@@ -21,7 +21,7 @@ from overclaim.corpus import CATEGORIES  # noqa: E402
 from overclaim import extract  # noqa: E402
 from overclaim.extract import ExtractError  # noqa: E402
 
-from .conftest import DATA  # noqa: E402
+from .conftest import DATA, serve_in_thread  # noqa: E402
 
 PROMO = ("Our stem cell injections repair worn cartilage and restore pain-free movement in just "
          "weeks. It is a safe alternative to surgery with no side effects. Call today to book.")
@@ -378,26 +378,9 @@ def test_worker_processes_score_like_the_library(scorer):
 @pytest.fixture
 def live_server(scorer):
     """The service on a free loopback port with short header and body deadlines."""
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(service.create_app(scorer, body_timeout=0.5), host="127.0.0.1",
-                            port=port, log_level="critical",
-                            http=service.header_deadline_protocol(0.5))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(service.create_app(scorer, body_timeout=0.5),
+                         http=service.header_deadline_protocol(0.5)) as port:
+        yield port
 
 
 def _closed_within(sock, seconds: float) -> bytes:

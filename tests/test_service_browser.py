@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
-import httpx
 import pytest
 
 pytest.importorskip("uvicorn")
 
 from overclaim import service  # noqa: E402
+
+from .conftest import serve_in_thread  # noqa: E402
 
 
 PROMO = ("Regrow your knee cartilage without surgery. Our stem cell injections repair worn "
@@ -24,29 +21,8 @@ PROMO = ("Regrow your knee cartilage without surgery. Our stem cell injections r
 @pytest.fixture(scope="module")
 def base_url(scorer):
     """The app served by uvicorn in a thread on a free loopback port, until the module ends."""
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(service.create_app(scorer), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the service did not start")
-        time.sleep(0.1)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(service.create_app(scorer)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_paste_score_and_read_highlights(page, base_url):
