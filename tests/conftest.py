@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from overclaim import corpus
+from overclaim.training import corpus
 
 DATA = Path(__file__).parent / "data"
 
@@ -53,7 +53,7 @@ def tiny_corpus(tmp_path, monkeypatch) -> Path:
 
 def copy_model(tmp_path: Path) -> Path:
     """A copy of the shipped model (card and files), safe to tamper with; returns the card."""
-    from overclaim import artifact
+    from overclaim.model import artifact
 
     source = artifact.default_card()
     card = json.loads(source.read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ import json
 import click
 import pytest
 
-from overclaim.cli import main
+from overclaim.adapters.cli import main
 from overclaim.paths import corpus_dir
 
 from .conftest import DATA
@@ -175,7 +175,7 @@ def test_unreadable_inputs_are_reported_and_the_rest_scored(runner, tmp_path, mo
 
 
 def test_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
-    from overclaim import extract
+    from overclaim.inputs import extract
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.txt").write_text("x")
@@ -233,7 +233,7 @@ def test_missing_model_exits_4_saying_where_it_looked(runner, tmp_path):
 
 
 def test_help_lists_exit_codes(runner):
-    from overclaim.cli import EXIT_CODES
+    from overclaim.adapters.cli import EXIT_CODES
 
     flat = " ".join(runner.invoke(main, ["--help"]).output.split())
     for code, meaning in EXIT_CODES.items():
@@ -266,8 +266,8 @@ def test_every_command_has_help_and_is_in_readme():
 
 
 def test_evaluation_settings_match_the_library():
-    from overclaim import evaluate
-    from overclaim.cli import EVALUATION_SETTINGS
+    from overclaim.training import evaluate
+    from overclaim.adapters.cli import EVALUATION_SETTINGS
 
     assert EVALUATION_SETTINGS == evaluate.SETTINGS
 

@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import pytest
 
-from overclaim import corpus
-from overclaim.cli import main
+from overclaim.training import corpus
+from overclaim.adapters.cli import main
 from overclaim.paths import corpus_dir
-from overclaim.segment import segment
+from overclaim.text.segment import segment
 
 
 @pytest.fixture(scope="module")

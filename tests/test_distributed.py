@@ -12,7 +12,7 @@ distributed = pytest.importorskip("distributed")
 
 
 def test_dask_matches_single_process(scorer):
-    from overclaim.distributed import RESULT_COLUMNS, score_dask
+    from overclaim.adapters.distributed import RESULT_COLUMNS, score_dask
 
     frame = pd.DataFrame({"id": range(len(EXAMPLES) * 2),
                           "copy": [t for t, _ in EXAMPLES] * 2})
@@ -28,7 +28,7 @@ def test_dask_matches_single_process(scorer):
 
 
 def test_empty_partition_keeps_schema(scorer):
-    from overclaim.distributed import RESULT_COLUMNS, score_partition
+    from overclaim.adapters.distributed import RESULT_COLUMNS, score_partition
 
     out = score_partition(pd.DataFrame({"copy": pd.Series(dtype=str)}), "copy", scorer)
     assert list(out.columns) == ["copy", *RESULT_COLUMNS]

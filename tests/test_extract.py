@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from overclaim import extract
-from overclaim.extract import ExtractError
+from overclaim.inputs import extract
+from overclaim.errors import InputError
 from overclaim.paths import corpus_dir
 
 from .conftest import DATA
@@ -59,21 +59,21 @@ def test_fallback_when_extractor_returns_too_little():
      "English"),
 ])
 def test_bad_bytes(raw, message):
-    with pytest.raises(ExtractError, match=message):
+    with pytest.raises(InputError, match=message):
         extract.from_bytes(raw)
 
 
 def test_size_cap_is_checked_before_reading(tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * 1000)
-    with pytest.raises(ExtractError, match="size cap"):
+    with pytest.raises(InputError, match="size cap"):
         extract.from_path(big, max_bytes=100)
 
 
 def test_missing_and_directory_paths(tmp_path):
-    with pytest.raises(ExtractError, match="no such file"):
+    with pytest.raises(InputError, match="no such file"):
         extract.from_path(tmp_path / "nope.html")
-    with pytest.raises(ExtractError, match="not a regular file"):
+    with pytest.raises(InputError, match="not a regular file"):
         extract.from_path(tmp_path)
 
 
@@ -162,7 +162,7 @@ def test_fetch_plain_text(server, fetcher):
     ("/loop", "too many redirects"),
 ])
 def test_fetch_refusals(server, fetcher, path, message):
-    with pytest.raises(ExtractError, match=message):
+    with pytest.raises(InputError, match=message):
         fetcher.fetch(server + path)
 
 
@@ -173,7 +173,7 @@ def test_robots_can_be_ignored(server):
 
 def test_unreachable_host_is_a_clean_error():
     with extract.Fetcher(timeout=2) as fetcher:
-        with pytest.raises(ExtractError, match="cannot fetch|timed out"):
+        with pytest.raises(InputError, match="cannot fetch|timed out"):
             fetcher.fetch("http://127.0.0.1:9/nothing-listens-here")
 
 
@@ -205,7 +205,7 @@ def test_terse_english_copy_is_not_refused_and_other_languages_are():
 
 
 def test_no_corpus_document_or_unit_is_refused_as_not_english():
-    from overclaim import corpus
+    from overclaim.training import corpus
 
     frame = corpus.load()
     assert all(extract.looks_english(t) for t in frame["text"])

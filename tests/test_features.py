@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from overclaim.features import ContextFeatures, CueFeatures, cue_feature_names, unit_frame
+from overclaim.model.features import ContextFeatures, CueFeatures, cue_feature_names, unit_frame
 
 
 def _not_for_text(estimator) -> dict[str, str]:

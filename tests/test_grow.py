@@ -6,10 +6,11 @@ import json
 
 import pandas as pd
 
-from overclaim import corpus, grow
-from overclaim.cli import main
-from overclaim.model import Params
-from overclaim import artifact
+from overclaim.training import corpus
+from overclaim.training import grow
+from overclaim.adapters.cli import main
+from overclaim.model.estimators import Params
+from overclaim.model import artifact
 
 SHIPPED = str(artifact.default_card())  # resolved before a test moves the project home
 

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from overclaim import InputError
-from overclaim.segment import segment
-from overclaim import extract as extract_module
+from overclaim.text.segment import segment
+from overclaim.inputs import extract as extract_module
 
 ANY_CHARACTER = st.characters(codec=None, categories=None)  # includes surrogates and controls
 HOSTILE = st.one_of(

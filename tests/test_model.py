@@ -9,11 +9,13 @@ import warnings
 import numpy as np
 import pytest
 
-from overclaim import Scorer, corpus
-from overclaim import evaluate as ev
-from overclaim import artifact
-from overclaim import model as model_lib
-from overclaim import train
+from overclaim import Scorer
+from overclaim.training import corpus
+from overclaim.training import evaluate as ev
+from overclaim.errors import ModelError
+from overclaim.model import artifact
+from overclaim.model import estimators as model_lib
+from overclaim.training import train
 
 from .conftest import copy_model
 
@@ -38,7 +40,7 @@ def test_tampered_reference_model_is_refused_when_read(tmp_path):
     data[len(data) // 2] ^= 0xFF
     model_file.write_bytes(bytes(data))
     bundle = artifact.load(path)  # scoring needs only the compiled file
-    with pytest.raises(artifact.ModelError, match="does not match its card"):
+    with pytest.raises(ModelError, match="does not match its card"):
         bundle.model
 
 
@@ -46,16 +48,16 @@ def test_tampered_fast_model_is_refused(tmp_path):
     path = copy_model(tmp_path)
     _, fast = _card_and_file(path, "fast_file")
     fast.write_bytes(fast.read_bytes() + b"\0")
-    with pytest.raises(artifact.ModelError, match="fast.pkl does not match its card"):
+    with pytest.raises(ModelError, match="fast.pkl does not match its card"):
         Scorer.load(path)
 
 
 def test_missing_card_is_refused(tmp_path):
     path = copy_model(tmp_path)
     path.unlink()
-    with pytest.raises(artifact.ModelError, match="model card not found"):
+    with pytest.raises(ModelError, match="model card not found"):
         Scorer.load(path)
-    with pytest.raises(artifact.ModelError, match="give a model's card"):
+    with pytest.raises(ModelError, match="give a model's card"):
         Scorer.load(tmp_path / "models" / "x.joblib")
 
 
@@ -65,7 +67,7 @@ def test_model_is_found_by_folder_and_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(artifact.MODEL_ENV, str(path))
     assert Scorer.load().bundle.path == path
     monkeypatch.setenv(artifact.MODEL_ENV, str(tmp_path / "nowhere.card.json"))
-    with pytest.raises(artifact.ModelError, match="nowhere.card.json"):
+    with pytest.raises(ModelError, match="nowhere.card.json"):
         Scorer.load()
 
 
@@ -210,7 +212,7 @@ def _edit_card(path, change):
 def test_edited_card_is_refused(tmp_path, change, message):
     path = copy_model(tmp_path)
     _edit_card(path, change)
-    with pytest.raises(artifact.ModelError, match=message):
+    with pytest.raises(ModelError, match=message):
         Scorer.load(path)
 
 
@@ -232,7 +234,7 @@ def test_malformed_card_is_refused_even_with_a_matching_digest(tmp_path, change,
         card["card_sha256"] = artifact.card_digest(card)
 
     _edit_card(path, edit)
-    with pytest.raises(artifact.ModelError, match=message):
+    with pytest.raises(ModelError, match=message):
         Scorer.load(path)
 
 
@@ -240,5 +242,5 @@ def test_malformed_card_is_refused_even_with_a_matching_digest(tmp_path, change,
 def test_unreadable_card_is_one_model_error(tmp_path, content):
     path = copy_model(tmp_path)
     path.write_bytes(content)
-    with pytest.raises(artifact.ModelError):
+    with pytest.raises(ModelError):
         Scorer.load(path)

@@ -7,8 +7,8 @@ import random
 
 import pandas as pd
 
-from overclaim import realism
-from overclaim.cli import main
+from overclaim.training import realism
+from overclaim.adapters.cli import main
 
 
 def test_mask_keeps_style_and_hides_topic_words():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from overclaim.cli import main
+from overclaim.adapters.cli import main
 
 from .conftest import DATA
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from overclaim import SCHEMA_VERSION, InputError, Scorer, ScoringOptions
-from overclaim.corpus import CATEGORIES, LABELS
+from overclaim.training.corpus import CATEGORIES, LABELS
 
 # A known miss of the model trained on the realistic corpus (its overclaims are long and
 # sit among promotional neighbours): short ad claims scored alone. Strict, so the test
@@ -171,7 +171,7 @@ def test_score_frame(scorer):
 
 def test_cli_flags_build_the_same_options_as_the_library(scorer, runner, tmp_path):
     """`scan --threshold/--category/--context` gives what ScoringOptions gives the library."""
-    from overclaim.cli import main
+    from overclaim.adapters.cli import main
 
     page = tmp_path / "page.txt"
     page.write_text(PAGE)
@@ -191,9 +191,9 @@ def test_fast_path_gives_reference_scores(scorer):
     """The compiled fast path computes what the scikit-learn pipeline computes."""
     import numpy as np
 
-    from overclaim import corpus
-    from overclaim.features import unit_frame
-    from overclaim.segment import segment
+    from overclaim.training import corpus
+    from overclaim.model.features import unit_frame
+    from overclaim.text.segment import segment
 
     text = (corpus.corpus_dir() / "documents" / "seed" / "003_7664d97cd8ba6f1f.txt").read_text()
     units = segment(text)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from overclaim.segment import MAX_UNIT_CHARS, segment
+from overclaim.text.segment import MAX_UNIT_CHARS, segment
 
 CASES = [
     # abbreviations do not end sentences

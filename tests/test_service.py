@@ -16,10 +16,11 @@ with warnings.catch_warnings():  # starlette's client warns about httpx, which i
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from overclaim import SCHEMA_VERSION, service  # noqa: E402
-from overclaim.corpus import CATEGORIES  # noqa: E402
-from overclaim import extract  # noqa: E402
-from overclaim.extract import ExtractError  # noqa: E402
+from overclaim import SCHEMA_VERSION
+from overclaim.adapters import service  # noqa: E402
+from overclaim.training.corpus import CATEGORIES  # noqa: E402
+from overclaim.inputs import extract  # noqa: E402
+from overclaim.errors import InputError  # noqa: E402
 
 from .conftest import DATA, serve_in_thread  # noqa: E402
 
@@ -178,13 +179,13 @@ def test_malformed_json_is_422(client):
                                  "http://[::ffff:127.0.0.1]/", "http://0.0.0.0:8080/",
                                  "http://192.168.1.1/", "http://224.0.0.1/"])
 def test_check_public_url_refuses_non_public(url):
-    with pytest.raises(ExtractError, match="non-public"):
+    with pytest.raises(InputError, match="non-public"):
         extract.check_public_url(url)
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/", "http:///nohost"])
 def test_check_public_url_refuses_other_schemes(url):
-    with pytest.raises(ExtractError, match="not an http"):
+    with pytest.raises(InputError, match="not an http"):
         extract.check_public_url(url)
 
 
@@ -238,7 +239,7 @@ def test_ambiguous_urls_are_refused_before_any_lookup(url, monkeypatch):
         raise AssertionError("resolved an ambiguous URL")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
-    with pytest.raises(ExtractError, match="ambiguous|disagree|not a valid"):
+    with pytest.raises(InputError, match="ambiguous|disagree|not a valid"):
         extract.check_public_url(url)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from overclaim import service  # noqa: E402
+from overclaim.adapters import service  # noqa: E402
 
 from .conftest import serve_in_thread  # noqa: E402
 

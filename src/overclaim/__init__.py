@@ -18,27 +18,26 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Scorer": "overclaim.scorer",
-    "InputError": "overclaim.extract",
-    "ScoringOptions": "overclaim.results",
-    "PageResult": "overclaim.results",
-    "SentenceResult": "overclaim.results",
-    "Passage": "overclaim.results",
-    "SCHEMA_VERSION": "overclaim.results",
-    "Cue": "overclaim.cues",
-    "ModelError": "overclaim.artifact",
-    "ExtractError": "overclaim.extract",
+    "Scorer": "overclaim.scoring.scorer",
+    "ScoringOptions": "overclaim.scoring.results",
+    "PageResult": "overclaim.scoring.results",
+    "SentenceResult": "overclaim.scoring.results",
+    "Passage": "overclaim.scoring.results",
+    "SCHEMA_VERSION": "overclaim.scoring.results",
+    "Cue": "overclaim.text.cues",
+    "OverclaimError": "overclaim.errors",
+    "InputError": "overclaim.errors",
+    "ModelError": "overclaim.errors",
+    "CorpusError": "overclaim.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from overclaim.cues import Cue
-    from overclaim.extract import ExtractError
-    from overclaim.artifact import ModelError
-    from overclaim.results import SCHEMA_VERSION, PageResult, Passage, ScoringOptions, SentenceResult
-    from overclaim.extract import InputError
-    from overclaim.scorer import Scorer
+    from overclaim.text.cues import Cue
+    from overclaim.errors import CorpusError, InputError, ModelError, OverclaimError
+    from overclaim.scoring.results import SCHEMA_VERSION, PageResult, Passage, ScoringOptions, SentenceResult
+    from overclaim.scoring.scorer import Scorer
 
 
 def __getattr__(name: str) -> Any:

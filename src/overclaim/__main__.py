@@ -1,5 +1,5 @@
 """``python -m overclaim``: the same as the ``overclaim`` command."""
 
-from overclaim.cli import entry
+from overclaim.adapters.cli import entry
 
 entry()

@@ -213,8 +213,9 @@ def reference_units(folder: Path) -> pd.DataFrame:
 
     Pages that cannot be read are skipped; the caller reports how many were used.
     """
-    from overclaim import extract
-    from overclaim.segment import segment
+    from overclaim.errors import InputError
+    from overclaim.inputs import extract
+    from overclaim.text.segment import segment
 
     rows = []
     for path, problem in extract.iter_files(Path(folder)):
@@ -222,7 +223,7 @@ def reference_units(folder: Path) -> pd.DataFrame:
             continue
         try:
             document = extract.from_path(path)
-        except extract.InputError:
+        except InputError:
             continue
         rows.extend({"doc": str(path), "text": unit.text} for unit in segment(document.text))
     return pd.DataFrame(rows, columns=["doc", "text"])

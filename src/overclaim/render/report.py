@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from overclaim.labels import CATEGORIES
-from overclaim.results import PageResult
+from overclaim.schema import CATEGORIES
+from overclaim.scoring.results import PageResult
 
 FORMATS = ("table", "json", "jsonl", "csv", "html", "md")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urljoin, urlparse
 
+from overclaim.errors import InputError
 from overclaim.limits import MAX_INPUT_BYTES
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
@@ -38,14 +39,6 @@ _DROP_TAGS = {"script", "style", "noscript", "nav", "footer", "header", "form", 
               "iframe", "template", "button", "select", "option"}
 
 
-class InputError(ValueError):
-    """The input cannot be scored (too large, empty, not text); the message says why."""
-
-
-class ExtractError(InputError):
-    """An input cannot be turned into text; the message tells the user why."""
-
-
 @dataclass(frozen=True)
 class Document:
     """Text ready to segment, with where it came from and a hash of the raw input."""
@@ -62,13 +55,13 @@ class Document:
 
 def from_bytes(raw: bytes, source: str = "<bytes>", max_bytes: int = MAX_INPUT_BYTES,
                declared_charset: str | None = None, is_html: bool | None = None) -> Document:
-    """Decode, detect HTML, extract the main text; raise ExtractError on unusable input."""
+    """Decode, detect HTML, extract the main text; raise InputError on unusable input."""
     if len(raw) > max_bytes:
-        raise ExtractError(f"{len(raw)} bytes, over the size cap of {max_bytes}")
+        raise InputError(f"{len(raw)} bytes, over the size cap of {max_bytes}")
     if not raw.strip():
-        raise ExtractError("empty input")
+        raise InputError("empty input")
     if _looks_binary(raw):
-        raise ExtractError("binary data, not text or HTML")
+        raise InputError("binary data, not text or HTML")
     if raw.startswith(_BOMS):  # the mark says how to decode; look for HTML in the text
         text = decode(raw)
         html = bool(_HTML_HINT.search(text[:8192].encode("utf-8"))) if is_html is None else is_html
@@ -76,7 +69,7 @@ def from_bytes(raw: bytes, source: str = "<bytes>", max_bytes: int = MAX_INPUT_B
         html = bool(_HTML_HINT.search(raw[:8192])) if is_html is None else is_html
         text = decode(raw, declared_charset or (_declared_in_html(raw) if html else None))
     if not text.strip():
-        raise ExtractError("empty input")
+        raise InputError("empty input")
     return _document(text, source, hashlib.sha256(raw).hexdigest(), html)
 
 
@@ -87,14 +80,14 @@ def from_text(text: str, source: str = "<text>", max_bytes: int = MAX_INPUT_BYTE
     The cap counts the text's UTF-8 bytes, as for files and URLs.
     """
     if len(text) > max_bytes:  # a character is at least one byte: refuse before encoding
-        raise ExtractError(f"{len(text)} characters, over the size cap of {max_bytes} bytes")
+        raise InputError(f"{len(text)} characters, over the size cap of {max_bytes} bytes")
     raw = text.encode("utf-8", errors="replace")
     if len(raw) > max_bytes:
-        raise ExtractError(f"{len(raw)} bytes, over the size cap of {max_bytes}")
+        raise InputError(f"{len(raw)} bytes, over the size cap of {max_bytes}")
     if not raw.strip():
-        raise ExtractError("empty input")
+        raise InputError("empty input")
     if _looks_binary(raw):
-        raise ExtractError("binary data, not text or HTML")
+        raise InputError("binary data, not text or HTML")
     html = bool(_HTML_HINT.search(raw[:8192])) if is_html is None else is_html
     return _document(raw.decode("utf-8"), source, hashlib.sha256(raw).hexdigest(), html)
 
@@ -105,9 +98,9 @@ def _document(text: str, source: str, digest: str, html: bool) -> Document:
         text, title = html_to_text(text)
     text = _clean(text)
     if not text.strip():
-        raise ExtractError("no readable text found")
+        raise InputError("no readable text found")
     if not looks_english(text):
-        raise ExtractError("the text does not look like English; overclaim reads English only")
+        raise InputError("the text does not look like English; overclaim reads English only")
     return Document(source=source, text=text, sha256=digest, title=title,
                     content_type="text/html" if html else "text/plain")
 
@@ -130,7 +123,7 @@ def decode(raw: bytes, declared: str | None = None) -> str:
 
     best = detect(raw[:200_000]).best()
     if best is None or best.encoding is None:
-        raise ExtractError("cannot tell the text encoding (not UTF-8 and no charset detected)")
+        raise InputError("cannot tell the text encoding (not UTF-8 and no charset detected)")
     return raw.decode(best.encoding, errors="replace")
 
 
@@ -271,16 +264,16 @@ def from_path(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> Document:
     """Read a local file, refusing missing, non-regular and over-large files before reading."""
     path = Path(path)
     if not path.exists():
-        raise ExtractError(f"broken link: {path}" if path.is_symlink() else f"no such file: {path}")
+        raise InputError(f"broken link: {path}" if path.is_symlink() else f"no such file: {path}")
     if not path.is_file():
-        raise ExtractError(f"not a regular file: {path}")
+        raise InputError(f"not a regular file: {path}")
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise ExtractError(f"{size} bytes, over the size cap of {max_bytes}")
+            raise InputError(f"{size} bytes, over the size cap of {max_bytes}")
         raw = path.read_bytes()
     except OSError as error:
-        raise ExtractError(f"cannot read {path}: {error.strerror or error}") from None
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
     suffix = path.suffix.lower()
     is_html = True if suffix in HTML_SUFFIXES else (False if suffix in TEXT_SUFFIXES else None)
     return from_bytes(raw, source=str(path), max_bytes=max_bytes, is_html=is_html)
@@ -337,16 +330,16 @@ def checked_host(url: str) -> tuple[str, int]:
 
     parts = urlparse(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ExtractError(f"not an http(s) URL: {url}")
+        raise InputError(f"not an http(s) URL: {url}")
     if "@" in parts.netloc or "\\" in url or "%" in parts.netloc or parts.hostname.endswith("."):
-        raise ExtractError(f"refusing {url}: its host is written ambiguously")
+        raise InputError(f"refusing {url}: its host is written ambiguously")
     try:
         other = httpx.URL(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except (httpx.InvalidURL, ValueError) as error:
-        raise ExtractError(f"not a valid URL: {url} ({error})") from None
+        raise InputError(f"not a valid URL: {url} ({error})") from None
     if other.host.lower().strip("[]") != parts.hostname.lower():
-        raise ExtractError(f"refusing {url}: URL parsers disagree on its host")
+        raise InputError(f"refusing {url}: URL parsers disagree on its host")
     return parts.hostname, port
 
 
@@ -362,7 +355,7 @@ def public_address(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, ValueError) as error:
-        raise ExtractError(f"cannot resolve {host}: {error}") from None
+        raise InputError(f"cannot resolve {host}: {error}") from None
     addresses = []
     for *_, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
@@ -371,16 +364,16 @@ def public_address(host: str, port: int) -> str:
         if (address.is_private or address.is_loopback or address.is_link_local
                 or address.is_reserved or address.is_multicast or address.is_unspecified
                 or not address.is_global):
-            raise ExtractError(f"refusing to fetch from {host}: it resolves to the non-public "
+            raise InputError(f"refusing to fetch from {host}: it resolves to the non-public "
                                f"address {address}")
         addresses.append(address)
     if not addresses:
-        raise ExtractError(f"cannot resolve {host}: no address")
+        raise InputError(f"cannot resolve {host}: no address")
     return str(addresses[0])
 
 
 def check_public_url(url: str) -> str:
-    """Raise ExtractError unless ``url`` is unambiguous and names only public addresses;
+    """Raise InputError unless ``url`` is unambiguous and names only public addresses;
     return the address to connect to."""
     return public_address(*checked_host(url))
 
@@ -442,33 +435,33 @@ class Fetcher:
         import httpx
 
         if not is_url(url):
-            raise ExtractError(f"not an http(s) URL: {url}")
+            raise InputError(f"not an http(s) URL: {url}")
         if self.respect_robots and not self.allowed(url):
-            raise ExtractError(f"robots.txt of {urlparse(url).netloc} disallows {url}")
+            raise InputError(f"robots.txt of {urlparse(url).netloc} disallows {url}")
         try:
             with self.client.stream("GET", url) as response:
                 if response.status_code >= 400:
-                    raise ExtractError(f"HTTP {response.status_code} from {url}")
+                    raise InputError(f"HTTP {response.status_code} from {url}")
                 content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if content_type and not content_type.startswith(HTML_TYPES):
-                    raise ExtractError(f"{url} is {content_type}, not an HTML or text page")
+                    raise InputError(f"{url} is {content_type}, not an HTML or text page")
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                    raise ExtractError(f"{url} is {declared} bytes, over the size cap of {self.max_bytes}")
+                    raise InputError(f"{url} is {declared} bytes, over the size cap of {self.max_bytes}")
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise ExtractError(f"{url} is over the size cap of {self.max_bytes} bytes")
+                        raise InputError(f"{url} is over the size cap of {self.max_bytes} bytes")
                     chunks.append(chunk)
                 return (b"".join(chunks), content_type or "text/html", str(response.url),
                         response.charset_encoding)
         except httpx.TooManyRedirects:
-            raise ExtractError(f"too many redirects from {url}") from None
+            raise InputError(f"too many redirects from {url}") from None
         except httpx.TimeoutException:
-            raise ExtractError(f"timed out fetching {url}") from None
+            raise InputError(f"timed out fetching {url}") from None
         except httpx.HTTPError as error:
-            raise ExtractError(f"cannot fetch {url}: {error.__class__.__name__}: {error}") from None
+            raise InputError(f"cannot fetch {url}: {error.__class__.__name__}: {error}") from None
 
     def allowed(self, url: str) -> bool:
         """Whether robots.txt lets our user agent fetch ``url`` (a missing robots.txt allows)."""
@@ -480,7 +473,7 @@ class Fetcher:
             parser = RobotFileParser()
             try:
                 lines = self._robots_lines(base)
-            except ExtractError:
+            except InputError:
                 raise
             except Exception:  # an unreachable robots.txt is treated as absent
                 lines = []
@@ -500,7 +493,7 @@ class Fetcher:
                     break
         return bytes(data).decode("utf-8", errors="replace").splitlines()
 
-    def crawl(self, start: str, limit: int) -> Iterator[tuple[str, Document | ExtractError]]:
+    def crawl(self, start: str, limit: int) -> Iterator[tuple[str, Document | InputError]]:
         """Breadth-first over same-site links from ``start``, up to ``limit`` pages."""
         import lxml.html
 
@@ -515,7 +508,7 @@ class Fetcher:
                 document = from_bytes(raw, source=url, max_bytes=self.max_bytes,
                                       declared_charset=charset,
                                       is_html=not content_type.startswith("text/plain"))
-            except ExtractError as error:
+            except InputError as error:
                 yield url, error
                 continue
             yield url, document

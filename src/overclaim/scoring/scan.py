@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlparse
 
-from overclaim import extract
-from overclaim.report import ScanRecord
-from overclaim.scorer import Scorer, page_score
-from overclaim.segment import normalise
+from overclaim.errors import InputError
+from overclaim.inputs import extract
+from overclaim.render.report import ScanRecord
+from overclaim.scoring.scorer import Scorer, page_score
+from overclaim.text.segment import normalise
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def scan(sources: list[str | tuple[str, str]], scorer: Scorer,
 def _score(source: str, load: Callable[[], extract.Document], scorer: Scorer) -> ScanRecord:
     try:
         return ScanRecord(source, result=scorer.score_document(load()))
-    except extract.ExtractError as error:
+    except InputError as error:
         return ScanRecord(source, error=str(error))
 
 
@@ -137,7 +138,7 @@ def _scan_url(url: str, scorer: Scorer, fetcher: extract.Fetcher, crawl: int) ->
         yield _score(url, lambda: fetcher.fetch(url), scorer)
         return
     for page_url, outcome in fetcher.crawl(url, crawl):
-        if isinstance(outcome, extract.ExtractError):
+        if isinstance(outcome, InputError):
             yield ScanRecord(page_url, error=str(outcome))
         else:
             yield ScanRecord(page_url, result=scorer.score_document(outcome))

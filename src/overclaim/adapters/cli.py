@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from overclaim.labels import CATEGORIES, PAGE_KINDS, VOICES
+from overclaim.errors import CorpusError, ModelError
+from overclaim.schema import CATEGORIES, PAGE_KINDS, VOICES
 from overclaim.limits import MAX_INPUT_BYTES
 
 EXIT_CHECK, EXIT_USAGE, EXIT_PARTIAL, EXIT_TOOL = 1, 2, 3, 4
@@ -27,7 +28,7 @@ EXIT_CODES = {
 _EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {what}" for code, what in EXIT_CODES.items())
 
 
-# The evaluation settings (overclaim.evaluate.SETTINGS), named here so --help stays cheap;
+# The evaluation settings (overclaim.training.evaluate.SETTINGS), named here so --help stays cheap;
 # a test checks the two agree.
 EVALUATION_SETTINGS = ("grouped-cv", "held-out-treatments", "leave-one-voice-out",
                        "seed-transfer")
@@ -84,11 +85,11 @@ def _fail(report, what: str) -> None:
 @corpus_group.command(name="validate")
 def corpus_validate() -> None:
     """Check schema, labels, offsets, seed coverage, duplicates and conflicts."""
-    from overclaim import corpus
+    from overclaim.training import corpus
 
     try:
         frame = corpus.load()
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     report = corpus.validate(frame)
     if not report.ok:
@@ -103,19 +104,19 @@ def corpus_validate() -> None:
               help="Rewrite the generated counts block of corpus/DATASHEET.md.")
 def corpus_stats(fmt: str, update_datasheet: bool) -> None:
     """Count units by label, source, treatment, category and kind."""
-    from overclaim import corpus
+    from overclaim.training import corpus
 
     try:
         frame = corpus.load()
         counts = corpus.stats(frame)
         if update_datasheet:
-            from overclaim import realism
+            from overclaim.training import realism
 
             path = corpus.update_datasheet(
                 counts, realism=realism.measure(frame).to_markdown(),
                 agreement=realism.agreement_markdown(realism.agreement()))
             click.echo(f"updated the counts and realism figures in {path}", err=True)
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     if fmt == "json":
         click.echo(json.dumps(counts, indent=2))
@@ -135,11 +136,12 @@ def corpus_stats(fmt: str, update_datasheet: bool) -> None:
 def corpus_realism(reference: Path | None, as_json: bool) -> None:
     """How well a style-only classifier tells authored units from real ones, and the
     corpus's figures beside those of real pages (shared/REALISM.md)."""
-    from overclaim import corpus, realism
+    from overclaim.training import corpus
+    from overclaim.training import realism
 
     try:
         frame = corpus.load()
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     extra = realism.reference_units(reference) if reference else None
     result = realism.measure(frame, extra)
@@ -158,11 +160,11 @@ def corpus_realism(reference: Path | None, as_json: bool) -> None:
 def corpus_template(documents: tuple[Path, ...], treatment: str, voice: str, page_kind: str,
                     output: Path | None) -> None:
     """Cut documents under corpus/documents/ into unlabeled rows to label."""
-    from overclaim import corpus
+    from overclaim.training import corpus
 
     try:
         frame = corpus.template(documents, treatment, voice=voice, page_kind=page_kind)
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     if output is None:
         frame.to_csv(sys.stdout, index=False)
@@ -179,11 +181,11 @@ def corpus_template(documents: tuple[Path, ...], treatment: str, voice: str, pag
 @click.option("--dry-run", is_flag=True, help="Only check the rows; change nothing.")
 def corpus_add(files: tuple[Path, ...], dry_run: bool) -> None:
     """Merge labeled rows (from `template` or `suggest`) into corpus/sentences.csv."""
-    from overclaim import corpus
+    from overclaim.training import corpus
 
     try:
         report = corpus.add(files, dry_run=dry_run)
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     if not report.ok:
         _fail(report, "nothing merged")
@@ -202,13 +204,11 @@ def _progress(message: str) -> None:
 @click.option("--allow-lower", is_flag=True, help="With --pin: allow lowering a floor.")
 def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) -> None:
     """Evaluate held-out, choose thresholds, fit on the corpus, write model + card."""
-    from overclaim import corpus
-
-    from overclaim import train
+    from overclaim.training import train
 
     try:
         result = train.train(name=name, output=output, progress=_progress)
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     card = result.card
     click.echo(f"wrote the model described by {result.card_path}")
@@ -239,14 +239,14 @@ def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) 
 def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None,
                      jobs: int) -> None:
     """Held-out metrics of the model beside two baselines, measured in the same run."""
-    from overclaim import corpus
+    from overclaim.training import corpus
 
-    from overclaim import evaluate as ev
+    from overclaim.training import evaluate as ev
 
     try:
         evaluation = ev.evaluate(corpus.load(), settings=settings or ev.SETTINGS, folds=folds,
                                  progress=_progress, n_jobs=jobs)
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     click.echo(ev.format_table(evaluation))
     if as_json:
@@ -256,7 +256,7 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
 def _scoring_options(threshold: float | None, review: float | None, categories: tuple[str, ...],
                      context: int, category_thresholds: tuple[str, ...] = (),
                      max_bytes: int = MAX_INPUT_BYTES):
-    from overclaim.results import ScoringOptions
+    from overclaim.scoring.results import ScoringOptions
 
     return ScoringOptions(flag_threshold=threshold, review_threshold=review,
                           categories=categories or None, context_window=context,
@@ -279,8 +279,7 @@ def _category_threshold(value: str) -> tuple[str, float]:
 
 
 def _load_scorer(model: Path | None, options):
-    from overclaim.artifact import ModelError
-    from overclaim.scorer import Scorer
+    from overclaim.scoring.scorer import Scorer
 
     try:
         return Scorer.load(model, options)
@@ -321,8 +320,8 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
     """Score pages (files, folders, URLs, or - for stdin) and report flagged passages."""
     from tqdm import tqdm
 
-    from overclaim import report
-    from overclaim.scan import FetchOptions, output_conflict, plan, scan
+    from overclaim.render import report
+    from overclaim.scoring.scan import FetchOptions, output_conflict, plan, scan
 
     if not inputs and not urls_file:
         raise click.UsageError("give at least one file, folder, URL, '-' or --urls FILE")
@@ -361,13 +360,11 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
               help="Write the list as CSV (refuses to overwrite).")
 def corpus_suspects(min_confidence: float, output: Path | None) -> None:
     """List units whose held-out prediction confidently disagrees with their label."""
-    from overclaim import corpus
-
-    from overclaim import grow
+    from overclaim.training import corpus, grow
 
     try:
         table = grow.suspects(corpus.load(), min_confidence=min_confidence)
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     if output:
         if output.exists():
@@ -393,9 +390,7 @@ def corpus_suspects(min_confidence: float, output: Path | None) -> None:
 def corpus_suggest(files: tuple[Path, ...], treatment: str, voice: str, page_kind: str,
                    output: Path, model: Path | None) -> None:
     """Cut new documents into units to label, least-sure first, with the model's guess."""
-    from overclaim import corpus
-
-    from overclaim import grow
+    from overclaim.training import grow
 
     if output.exists():
         raise click.UsageError(f"{output} exists; not overwriting it")
@@ -403,7 +398,7 @@ def corpus_suggest(files: tuple[Path, ...], treatment: str, voice: str, page_kin
     try:
         rows = grow.suggest(files, scorer, treatment, voice=voice, page_kind=page_kind)
         csv_path, tasks_path = grow.write_suggestions(rows, output, scorer.bundle.name)
-    except corpus.CorpusError as error:
+    except CorpusError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"wrote {len(rows)} units to {csv_path} and {tasks_path}; fill in 'label' "
                "(and 'categories' for overclaims), then run: overclaim corpus add "
@@ -421,10 +416,9 @@ def corpus_suggest(files: tuple[Path, ...], treatment: str, voice: str, page_kin
 def serve_command(host: str, port: int, model: Path | None, allow_urls: bool, workers: int) -> None:
     """Run the HTTP scoring service (POST /v1/score, /v1/score-batch, GET /healthz, /)."""
     try:
-        from overclaim import service
+        from overclaim.adapters import service
     except ImportError as error:
         raise ToolError(str(error)) from None
-    from overclaim.artifact import ModelError
 
     try:
         service.serve(host=host, port=port, allow_urls=allow_urls, model=model, workers=workers)

@@ -19,10 +19,11 @@ from typing import Iterable
 import pandas as pd
 
 from overclaim import atomic
+from overclaim.errors import CorpusError
 from overclaim.paths import corpus_dir
-from overclaim.segment import normalise, segment
+from overclaim.text.segment import normalise, segment
 
-from overclaim.labels import CATEGORIES, LABELS, PAGE_KINDS, VOICES  # noqa: E402 (re-exported)
+from overclaim.schema import CATEGORIES, LABELS, PAGE_KINDS, VOICES  # noqa: E402 (re-exported)
 SOURCES = ("seed", "authored")
 COLUMNS = ["doc", "start", "end", "kind", "text", "label", "categories", "source", "treatment",
            "voice", "page_kind"]
@@ -39,10 +40,6 @@ DUPLICATE_MIN_WORDS = 8
 DUPLICATE_SIMILARITY = 0.9
 _TREATMENT = re.compile(r"[a-z0-9]+(?:-[a-z0-9+]+)*")
 _WORD = re.compile(r"[a-z0-9']+")
-
-
-class CorpusError(Exception):
-    """The corpus (or rows offered to it) break a rule; the message says which."""
 
 
 @dataclass

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from overclaim import atomic
-from overclaim import corpus as corpus_lib
-from overclaim import evaluate as ev
-from overclaim import model as model_lib
+from overclaim.training import corpus as corpus_lib
+from overclaim.training import evaluate as ev
+from overclaim.model import estimators as model_lib
 from overclaim.paths import models_dir, project_root
 
 GATE_FILE = "quality-gate.json"

@@ -3,9 +3,9 @@
 The model's input is a DataFrame with one row per unit and the columns ``text`` (the
 unit), ``prev`` and ``next`` (the neighbouring units of the same page, empty at the
 edges) and ``context`` (both neighbours together). :func:`unit_frame` builds it from
-:func:`overclaim.context.neighbours`, as the scorer does, so a unit is always seen with
+:func:`overclaim.text.context.neighbours`, as the scorer does, so a unit is always seen with
 the context it had. The cue and claim-structure rows themselves come from
-:meth:`overclaim.cues.CueMatcher.vectors`, shared with the fast path.
+:meth:`overclaim.text.cues.CueMatcher.vectors`, shared with the fast path.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from overclaim.context import neighbours
-from overclaim.cues import default_matcher
+from overclaim.text.context import neighbours
+from overclaim.text.cues import default_matcher
 
 CONTEXT_COLUMNS = ("prev", "next")
 

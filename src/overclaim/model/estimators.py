@@ -4,7 +4,7 @@ The model is a scikit-learn pipeline (word and character n-grams, cues, claim
 structure, neighbouring-unit context -> logistic regression) wrapped in sigmoid
 calibration fitted on document-grouped folds, plus a category model. ``save`` writes
 it with joblib, compiles it for fast scoring, and writes the card
-(:mod:`overclaim.artifact` reads and verifies them).
+(:mod:`overclaim.model.artifact` reads and verifies them).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MaxAbsScaler, MultiLabelBinarizer
 
-from overclaim import artifact
-from overclaim.fastpath import CompiledModel
-from overclaim.features import CONTEXT_COLUMNS, ContextFeatures, CueFeatures
-from overclaim.labels import CATEGORIES, LABELS
+from overclaim.model import artifact
+from overclaim.model.compile import CompiledModel
+from overclaim.model.features import CONTEXT_COLUMNS, ContextFeatures, CueFeatures
+from overclaim.schema import CATEGORIES, LABELS
 
 DEFAULT_NAME = artifact.DEFAULT_NAME
 CARD_SCHEMA = 1

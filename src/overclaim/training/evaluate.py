@@ -33,10 +33,10 @@ from sklearn.metrics import (
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 from sklearn.pipeline import Pipeline
 
-from overclaim import model as model_lib
-from overclaim.labels import LABELS
-from overclaim.cues import PROMOTIONAL
-from overclaim.features import cue_vectors, unit_frame
+from overclaim.model import estimators as model_lib
+from overclaim.schema import LABELS
+from overclaim.text.cues import PROMOTIONAL
+from overclaim.model.features import cue_vectors, unit_frame
 
 FLAG_PRECISION = 0.85
 REVIEW_RECALL = 0.95
@@ -59,7 +59,7 @@ class CueCountRule(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        from overclaim.cues import default_matcher
+        from overclaim.text.cues import default_matcher
 
         names = list(default_matcher().names)
         counts = np.expm1(cue_vectors(list(X["text"]))[:, : len(names)])
@@ -291,7 +291,7 @@ def evaluate(corpus: pd.DataFrame, params: model_lib.Params = model_lib.Params()
 
 def page_scores(predictions: pd.DataFrame) -> dict[str, float]:
     """Each document's page score from held-out unit probabilities, highest first."""
-    from overclaim.scorer import score_from_probabilities
+    from overclaim.scoring.scorer import score_from_probabilities
 
     scores = {doc: score_from_probabilities(group["p_overclaim"].to_numpy())
               for doc, group in predictions.groupby("doc")}

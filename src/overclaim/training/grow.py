@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from overclaim import atomic
-from overclaim import corpus as corpus_lib
-from overclaim import evaluate as ev
-from overclaim import model as model_lib
-from overclaim.labels import LABELS
+from overclaim.errors import CorpusError
+from overclaim.training import corpus as corpus_lib
+from overclaim.training import evaluate as ev
+from overclaim.model import estimators as model_lib
+from overclaim.schema import LABELS
 from overclaim.paths import corpus_dir
-from overclaim.segment import Unit
+from overclaim.text.segment import Unit
 
 #: Label Studio labeling config matching the tasks written by :func:`label_studio_tasks`.
 LABEL_STUDIO_CONFIG = """<View>
@@ -94,7 +95,7 @@ def label_studio_tasks(rows: pd.DataFrame, model_name: str) -> list[dict]:
 def write_suggestions(rows: pd.DataFrame, output: Path, model_name: str) -> tuple[Path, Path]:
     """The CSV (for ``corpus add`` once labeled) and ``<output>.labelstudio.json`` beside it."""
     if output.exists():
-        raise corpus_lib.CorpusError(f"{output} exists; not overwriting it")
+        raise CorpusError(f"{output} exists; not overwriting it")
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(output, rows.to_csv(index=False))
     tasks_path = output.with_suffix(".labelstudio.json")
@@ -110,7 +111,7 @@ def _place(path: Path, base: Path) -> Path:
         return resolved
     target = documents / "authored" / path.name
     if target.exists() and target.read_bytes() != path.read_bytes():
-        raise corpus_lib.CorpusError(f"{target} exists with other content; rename {path.name}")
+        raise CorpusError(f"{target} exists with other content; rename {path.name}")
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_bytes(target, path.read_bytes())
     return target

@@ -5,7 +5,7 @@ wrapped in ``dask.delayed`` once, so the graph carries one copy of the model tha
 worker deserialises once, instead of a copy per partition.
 
     import dask.dataframe as dd
-    from overclaim.distributed import score_dask
+    from overclaim.adapters.distributed import score_dask
     scored = score_dask(dd.read_parquet("ads.parquet"), "copy").compute()
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from overclaim.scorer import Scorer
+from overclaim.scoring.scorer import Scorer
 
 #: Result columns added to every partition (also the ``meta`` Dask needs up front).
 RESULT_COLUMNS = {"overclaim_score": "float64", "overclaim_flagged": "object",

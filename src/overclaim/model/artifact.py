@@ -6,7 +6,7 @@ their SHA-256:
 - ``<name>.<hash>.joblib``: the fitted scikit-learn model (the reference; used to
   retrain, explain and check the fast path);
 - ``<name>.<hash>.fast.pkl``: the same model compiled for scoring
-  (:mod:`overclaim.fastpath`).
+  (:mod:`overclaim.model.compile`).
 
 The files carry their own hash in their names, so saving a new model never touches the
 files of the old one: the new files are written first and the card is replaced last,
@@ -35,16 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from overclaim import atomic
-from overclaim.fastpath import CompiledModel
+from overclaim.errors import ModelError
+from overclaim.model.compile import CompiledModel
 
 DEFAULT_NAME = "overclaim-default"
 CARD_SUFFIX = ".card.json"
 #: Environment variable naming the model to load when none is given.
 MODEL_ENV = "OVERCLAIM_MODEL"
-
-
-class ModelError(Exception):
-    """A model file is missing, does not match its card, or cannot be used."""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -67,7 +64,7 @@ def card_digest(card: dict[str, Any]) -> str:
 
 def lexicon_digest() -> str:
     """SHA-256 over the cue lexicon files (names and bytes): features depend on them."""
-    from overclaim.cues import CUES_DIR
+    from overclaim.text.cues import CUES_DIR
 
     digest = hashlib.sha256()
     for path in sorted(Path(CUES_DIR).iterdir()):
@@ -78,7 +75,7 @@ def lexicon_digest() -> str:
 
 def validate_card(card: Any, name: str) -> dict[str, Any]:
     """The card if it is sound; else one :class:`ModelError` saying what is wrong."""
-    from overclaim.labels import CATEGORIES, LABELS
+    from overclaim.schema import CATEGORIES, LABELS
 
     def refuse(problem: str) -> ModelError:
         return ModelError(f"{name}: {problem}; refusing to load it")
@@ -168,7 +165,7 @@ class ModelBundle:
 
     @property
     def model(self):
-        """The scikit-learn :class:`~overclaim.model.OverclaimModel` (read, checked and
+        """The scikit-learn :class:`~overclaim.model.estimators.OverclaimModel` (read, checked and
         unpickled on first use)."""
         if self._reference is None:
             import joblib

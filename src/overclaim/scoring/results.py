@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from overclaim.cues import Cue
+from overclaim.text.cues import Cue
 from overclaim.limits import MAX_INPUT_BYTES
 
 SCHEMA_VERSION = "overclaim.result/1"

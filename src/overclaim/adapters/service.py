@@ -1,7 +1,7 @@
 """The HTTP service: ``POST /v1/score``, ``POST /v1/score-batch``, ``GET /healthz`` and a
-small review page at ``/``, over one :class:`~overclaim.scorer.Scorer` loaded at start.
+small review page at ``/``, over one :class:`~overclaim.scoring.scorer.Scorer` loaded at start.
 
-    from overclaim.service import create_app, serve
+    from overclaim.adapters.service import create_app, serve
     app = create_app()                  # an ASGI app for any server
     serve(port=8000)                    # or run it with uvicorn
 
@@ -9,7 +9,7 @@ Bodies over ``max_bytes`` are refused (413) and bodies that arrive too slowly (4
 before they are parsed; bad input gets a 4xx JSON ``{"detail": ...}``. Scoring runs in a
 worker pool off the event loop, within a time budget (503 past it). URLs are fetched only
 when the app is built with ``allow_urls=True``, and then only from public addresses,
-pinned at connection time (:func:`overclaim.extract.check_public_url`), so the service
+pinned at connection time (:func:`overclaim.inputs.extract.check_public_url`), so the service
 cannot be used to reach the machine it runs on or its private network. ``/docs`` serves
 its assets from the installed package (fastapi-offline): it works with no network.
 """
@@ -32,9 +32,10 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
         from error
 
 import overclaim
-from overclaim.labels import CATEGORIES
-from overclaim.extract import Fetcher, InputError, check_public_url
-from overclaim.scorer import Scorer
+from overclaim.schema import CATEGORIES
+from overclaim.errors import InputError
+from overclaim.inputs.extract import Fetcher, check_public_url
+from overclaim.scoring.scorer import Scorer
 
 MAX_BATCH = 100
 NO_URLS = "this service does not fetch URLs; start it with --allow-urls"

@@ -3,8 +3,8 @@
 Registered through the ``spacy_factories`` entry point, so it exists without an import.
 It scores each sentence of a Doc and sets:
 
-- ``doc._.overclaim``: the :class:`~overclaim.results.PageResult` of the whole text;
-- ``span._.overclaim``: the :class:`~overclaim.results.SentenceResult` of each sentence
+- ``doc._.overclaim``: the :class:`~overclaim.scoring.results.PageResult` of the whole text;
+- ``span._.overclaim``: the :class:`~overclaim.scoring.results.SentenceResult` of each sentence
   in ``doc.spans["overclaim"]`` (and of each ``doc.sents`` span).
 
 If an earlier component set sentence boundaries (a parser or senter), those sentences
@@ -19,7 +19,7 @@ from hashlib import sha256
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from overclaim.segment import Unit, segment
+from overclaim.text.segment import Unit, segment
 
 SPAN_KEY = "overclaim"
 
@@ -40,15 +40,15 @@ class OverclaimComponent:
     """Scores a Doc's sentences with a shared :class:`overclaim.Scorer`."""
 
     def __init__(self, nlp: Language, name: str, model: str | None, flag_threshold: float | None):
-        from overclaim.results import ScoringOptions
-        from overclaim.scorer import Scorer
+        from overclaim.scoring.results import ScoringOptions
+        from overclaim.scoring.scorer import Scorer
 
         _register_extensions()
         self.name = name
         self.scorer = Scorer.load(model, ScoringOptions(flag_threshold=flag_threshold))
 
     def __call__(self, doc: Doc) -> Doc:
-        from overclaim.extract import Document
+        from overclaim.inputs.extract import Document
 
         self.scorer.check_size(len(doc.text))  # before any work, like every entry point
         units = self._units(doc)

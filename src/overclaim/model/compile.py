@@ -20,8 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from overclaim.cues import Cue, CueMatcher, default_matcher
-from overclaim.labels import LABELS
+from overclaim.text.cues import Cue, CueMatcher, default_matcher
+from overclaim.schema import LABELS
 
 _WHITESPACE_RUN = re.compile(r"\s\s+")
 
@@ -195,7 +195,7 @@ class CompiledModel:
 
     @classmethod
     def from_model(cls, model) -> "CompiledModel":
-        """Lift the arrays out of a fitted :class:`overclaim.model.OverclaimModel`."""
+        """Lift the arrays out of a fitted :class:`overclaim.model.estimators.OverclaimModel`."""
         self = cls.__new__(cls)
         pipeline = model.pipeline()
         features = pipeline[0]

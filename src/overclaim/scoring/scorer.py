@@ -24,14 +24,15 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from overclaim import artifact, extract
-from overclaim.context import neighbours
-from overclaim.cues import Cue
-from overclaim.extract import InputError
-from overclaim.labels import CATEGORIES, LABELS
-from overclaim.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
+from overclaim.model import artifact
+from overclaim.inputs import extract
+from overclaim.text.context import neighbours
+from overclaim.text.cues import Cue
+from overclaim.errors import InputError
+from overclaim.schema import CATEGORIES, LABELS
+from overclaim.scoring.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
 from overclaim.limits import MAX_UNIT_CHARS
-from overclaim.segment import Unit, segment
+from overclaim.text.segment import Unit, segment
 
 #: How many of a page's highest overclaim probabilities make its "peak".
 PEAK_UNITS = 3
@@ -54,7 +55,7 @@ class Scorer:
         ``overclaim-default.card.json``. Without it: the card named by the
         ``OVERCLAIM_MODEL`` environment variable, else the checkout's ``models/`` (in an
         editable install), else the model shipped inside the installed package.
-        Raises :class:`~overclaim.artifact.ModelError` saying where it looked.
+        Raises :class:`~overclaim.errors.ModelError` saying where it looked.
         """
         return cls(artifact.load(path), options)
 
@@ -97,7 +98,7 @@ class Scorer:
         return self._score_units(units, groups=None)
 
     def score_units(self, units: Sequence[Unit]) -> list[SentenceResult]:
-        """Score the units of one page (from :func:`overclaim.segment`) with page context.
+        """Score the units of one page (from :func:`overclaim.text.segment`) with page context.
 
         Units over :data:`~overclaim.limits.MAX_UNIT_CHARS` are scored on their first
         characters, like :meth:`score_sentences`.
@@ -133,7 +134,7 @@ class Scorer:
 
     def score_document(self, document: extract.Document,
                        units: Sequence[Unit] | None = None) -> PageResult:
-        """Score an :class:`overclaim.extract.Document`, cut by the segmenter unless ``units``
+        """Score an :class:`overclaim.inputs.extract.Document`, cut by the segmenter unless ``units``
         (offsets into ``document.text``) are given."""
         sentences = self.score_units(segment(document.text) if units is None else units)
         return PageResult(
