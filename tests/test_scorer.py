@@ -187,28 +187,6 @@ def test_cli_flags_build_the_same_options_as_the_library(scorer, runner, tmp_pat
         assert from_cli[key] == from_library[key]
 
 
-def test_fast_path_gives_reference_scores(scorer):
-    """The compiled fast path computes what the scikit-learn pipeline computes."""
-    import numpy as np
-
-    from overclaim.training import corpus
-    from overclaim.model.features import unit_frame
-    from overclaim.text.segment import segment
-
-    text = (corpus.corpus_dir() / "documents" / "seed" / "003_7664d97cd8ba6f1f.txt").read_text()
-    units = segment(text)
-    fast = scorer.score_units(units)
-    frame = unit_frame([u.text for u in units], [0] * len(units))
-    reference = scorer.bundle.model.predict_proba(frame)
-    got = np.array([[r.scores[label] for label in LABELS] for r in fast])
-    np.testing.assert_allclose(got, reference.round(4), atol=1e-4)
-    assert [r.label for r in fast] == [LABELS[i] for i in reference.argmax(axis=1)]
-    category = scorer.bundle.model.category_proba(frame) * reference[:, [0]]
-    got_categories = np.array([[r.category_scores[c] for c in scorer.bundle.model.categories]
-                               for r in fast])
-    np.testing.assert_allclose(got_categories, category.round(4), atol=1e-4)
-
-
 def test_category_thresholds_flag_sooner(scorer):
     text = ["It is gentle, natural and has no side effects."]
     plain = scorer.with_options(flag_threshold=0.999).score_sentences(text)[0]

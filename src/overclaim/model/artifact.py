@@ -164,6 +164,11 @@ class ModelBundle:
         return self.card.get("name", "unnamed")
 
     @property
+    def context_window(self) -> int:
+        """Neighbouring units on each side the model was trained with as context."""
+        return int(self.card.get("params", {}).get("context_window", 1))
+
+    @property
     def model(self):
         """The scikit-learn :class:`~overclaim.model.estimators.OverclaimModel` (read, checked and
         unpickled on first use)."""

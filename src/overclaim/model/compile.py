@@ -1,13 +1,15 @@
-"""The fast path: the fitted pipeline's arithmetic without scikit-learn.
+"""The fast form: a fitted scikit-learn model's arithmetic in plain numpy.
 
 scikit-learn validates inputs, wraps outputs and dispatches through ColumnTransformer,
 Pipeline and joblib on every call: about 15 ms for one short sentence, though the
-arithmetic takes microseconds; and unpickling the joblib model takes a second. The
-``CompiledModel`` lifts the fitted pieces out once at training time (vocabularies, idf
-weights, scalers, coefficients, calibrators), is saved beside the joblib file, and
-scores with plain numpy, never importing scikit-learn. It computes the same numbers
-as the reference pipeline (the tests compare them) and matches cues once per unit for
-both features and explanations.
+arithmetic takes microseconds; and unpickling the joblib model takes a second.
+:func:`compile_estimator` lifts the fitted pieces out once at training time, walking
+the fitted estimator and calling the compiler registered for each piece's type
+(:func:`compiler`; the shipped ones are in :mod:`overclaim.model.compilers`). A new
+estimator or transformer type needs one new compiler, nothing else. The result scores
+with numpy alone, never importing scikit-learn, and computes what the fitted model
+computes (a test checks the whole corpus to 1e-9). Evaluation measures this compiled
+form, so what is measured is what users are served.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import pickle
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from overclaim.text.cues import Cue, CueMatcher, default_matcher
+from overclaim.errors import ModelError
 from overclaim.schema import LABELS
+from overclaim.text.cues import Cue, default_matcher
 
 _WHITESPACE_RUN = re.compile(r"\s\s+")
 
@@ -57,7 +60,7 @@ class _Analyzer:
         if vectorizer.analyzer not in ("word", "char_wb") or vectorizer.stop_words \
                 or vectorizer.preprocessor or vectorizer.tokenizer \
                 or vectorizer.strip_accents not in (None, "unicode"):
-            raise ValueError("fast path supports plain word and char_wb analyzers only")
+            raise ModelError("the compiler supports plain word and char_wb analyzers only")
         return cls(vectorizer.analyzer, tuple(vectorizer.ngram_range), vectorizer.lowercase,
                    vectorizer.strip_accents == "unicode", vectorizer.token_pattern)
 
@@ -101,14 +104,13 @@ class _Tfidf:
     vocabulary: dict[str, int]
     idf: np.ndarray
     sublinear: bool
-    weight: float
 
     @classmethod
-    def of(cls, vectorizer, weight: float = 1.0) -> "_Tfidf":
+    def of(cls, vectorizer) -> "_Tfidf":
         if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
-            raise ValueError("fast path supports l2-normalised idf TF-IDF only")
+            raise ModelError("the compiler supports l2-normalised idf TF-IDF only")
         return cls(_Analyzer.of(vectorizer), dict(vectorizer.vocabulary_),
-                   np.asarray(vectorizer.idf_, dtype=np.float64), vectorizer.sublinear_tf, weight)
+                   np.asarray(vectorizer.idf_, dtype=np.float64), vectorizer.sublinear_tf)
 
     def rows(self, texts: Sequence[str]) -> "_Rows":
         """Sparse rows as sklearn's transform would give them, without building a matrix."""
@@ -131,8 +133,6 @@ class _Tfidf:
         values *= self.idf[columns]
         bounds = np.asarray(indptr)
         values = _normalise_rows(values, bounds)
-        if self.weight != 1.0:
-            values = values * self.weight
         return _Rows(bounds, columns, values, len(self.idf))
 
 
@@ -190,57 +190,235 @@ def _normalise_rows(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return out
 
 
+# --- shared per-call cue rows --------------------------------------------------------
+
+
+class CueCache:
+    """Cue feature rows and matched cues per distinct text, computed once per scoring call.
+
+    A unit's text comes back as its neighbour's context, and "" (no neighbour) at every
+    page edge: matching each distinct text once serves the unit's features, the context
+    features of both neighbours, and the explanations.
+    """
+
+    def __init__(self, matcher=None):
+        self.matcher = matcher or default_matcher()
+        self.width = len(self.matcher.feature_names())
+        self._rows: dict[str, np.ndarray] = {}
+        self._cues: dict[str, list[Cue]] = {}
+
+    def rows(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._rows))
+        if missing:
+            vectors, found = self.matcher.vectors(missing)
+            for text, vector, cues in zip(missing, vectors, found):
+                self._rows[text], self._cues[text] = vector, cues
+        if not texts:
+            return np.zeros((0, self.width))
+        return np.vstack([self._rows[t] for t in texts])
+
+    def cues(self, texts: Sequence[str]) -> list[list[Cue]]:
+        self.rows(texts)
+        return [self._cues[t] for t in texts]
+
+
+Batch = dict[str, Sequence[str]]  # column name -> one string per unit (text, prev, next, context)
+
+
+# --- compiled transformers: data -> rows -----------------------------------------------
+
+
+@dataclass
+class TfidfBlock:
+    """A TF-IDF vectoriser over one column of text."""
+
+    tfidf: _Tfidf
+
+    def rows(self, columns: list[Sequence[str]], cues: CueCache) -> _Rows:
+        return self.tfidf.rows(columns[0])
+
+
+@dataclass
+class CueBlock:
+    """Cue features (:class:`~overclaim.model.features.CueFeatures` or
+    ``ContextFeatures``) of each given column, side by side."""
+
+    def rows(self, columns: list[Sequence[str]], cues: CueCache) -> _Rows:
+        return _Rows.dense(np.hstack([cues.rows(column) for column in columns]))
+
+
+@dataclass
+class ScaleBlock:
+    """A column scaling (MaxAbsScaler): divide each column by its fitted scale."""
+
+    scale: np.ndarray
+
+    def apply(self, rows: _Rows) -> _Rows:
+        return _Rows(rows.indptr, rows.columns, rows.values / self.scale[rows.columns], rows.width)
+
+
+@dataclass
+class ChainBlock:
+    """A Pipeline of transformers: the first reads the data, the rest transform rows."""
+
+    first: Any
+    rest: list[Any]
+
+    def rows(self, data: Any, cues: CueCache) -> _Rows:
+        rows = self.first.rows(data, cues)
+        for step in self.rest:
+            rows = step.apply(rows)
+        return rows
+
+
+@dataclass
+class ColumnsBlock:
+    """A ColumnTransformer: each part reads its columns of the batch; weighted, side by side."""
+
+    parts: list[tuple[Any, str | list[str], float]]
+    feature_names: list[str]
+
+    def rows(self, batch: Batch, cues: CueCache) -> _Rows:
+        blocks = []
+        for block, columns, weight in self.parts:
+            data = [batch[columns]] if isinstance(columns, str) else [batch[c] for c in columns]
+            rows = block.rows(data, cues)
+            if weight != 1.0:
+                rows = _Rows(rows.indptr, rows.columns, rows.values * weight, rows.width)
+            blocks.append(rows)
+        return _Rows.hstack(blocks)
+
+
+# --- compiled classifiers: rows -> decision -> probabilities ---------------------------
+
+
+def softmax(decision: np.ndarray) -> np.ndarray:
+    shifted = decision - decision.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class LinearHead:
+    """A linear classifier: ``decision = rows . coef + intercept``.
+
+    ``link`` turns decisions into probabilities as the fitted estimator does: "softmax"
+    (multinomial logistic regression), "sigmoid" (binary logistic regression), "ovr"
+    (one independent sigmoid per column: one-vs-rest, multi-label) or "none" (no
+    probabilities of its own, e.g. a linear SVM: wrap it in calibration).
+    """
+
+    coef: np.ndarray  # k x n_features
+    intercept: np.ndarray  # k
+    link: str
+
+    def __post_init__(self) -> None:
+        self.coef_t = np.ascontiguousarray(self.coef.T)
+
+    def decision(self, rows: _Rows) -> np.ndarray:
+        return rows.dot(self.coef_t) + self.intercept
+
+    def proba(self, decision: np.ndarray) -> np.ndarray:
+        if self.link == "softmax":
+            return softmax(decision)
+        if self.link == "sigmoid":
+            p = expit(decision[:, 0])
+            return np.column_stack([1 - p, p])
+        if self.link == "ovr":
+            return expit(decision)
+        raise ModelError("this linear model has no probabilities of its own; calibrate it")
+
+
+@dataclass
+class PipelineClassifier:
+    """A Pipeline ending in a linear classifier."""
+
+    features: Any
+    head: LinearHead
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(getattr(self.features, "feature_names", []))
+
+    def decision(self, batch: Batch, cues: CueCache) -> tuple[np.ndarray, _Rows]:
+        rows = self.features.rows(batch, cues)
+        return self.head.decision(rows), rows
+
+    def proba(self, batch: Batch, cues: CueCache) -> tuple[np.ndarray, _Rows]:
+        decision, rows = self.decision(batch, cues)
+        return self.head.proba(decision), rows
+
+
+@dataclass
+class Calibrated:
+    """CalibratedClassifierCV (``ensemble=False``): per-class calibrators over the inner
+    classifier's decisions, normalised as scikit-learn does."""
+
+    inner: PipelineClassifier
+    method: str  # "sigmoid": (a, b) per class; "isotonic": (x, y) points per class
+    calibrators: list[tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def head(self) -> LinearHead:
+        return self.inner.head
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.inner.feature_names
+
+    def proba(self, batch: Batch, cues: CueCache) -> tuple[np.ndarray, _Rows]:
+        decision, rows = self.inner.decision(batch, cues)
+        columns = [self._calibrate(k, decision[:, k]) for k in range(len(self.calibrators))]
+        if len(columns) == 1:  # binary: one calibrator for the positive class
+            return np.column_stack([1 - columns[0], columns[0]]), rows
+        proba = np.column_stack(columns)
+        denominator = proba.sum(axis=1)[:, None]
+        proba = np.divide(proba, denominator, out=np.full_like(proba, 1 / proba.shape[1]),
+                          where=denominator != 0)
+        proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
+        return proba, rows
+
+    def _calibrate(self, k: int, decision: np.ndarray) -> np.ndarray:
+        first, second = self.calibrators[k]
+        if self.method == "sigmoid":
+            return expit(-(float(first) * decision + float(second)))
+        return np.interp(decision, first, second)
+
+
+# --- the model users are served ------------------------------------------------------
+
+
 class CompiledModel:
-    """Label and category probabilities straight from arrays taken out of a fitted model."""
+    """The scorer's model: units in, label and category probabilities out (numpy only).
+
+    ``label`` and ``category`` are compiled classifiers (``proba(batch, cues)``);
+    ``classes`` is the label model's class order, ``categories`` the category model's.
+    """
+
+    def __init__(self, label: Any, category: Any, classes: Sequence[str],
+                 categories: Sequence[str]):
+        self.label = label
+        self.category = category
+        self.classes = [str(c) for c in classes]
+        self.categories = list(categories)
+        missing = set(LABELS) - set(self.classes)
+        if missing:
+            raise ModelError(f"the label model lacks the labels {sorted(missing)}")
+        self.order = [self.classes.index(label) for label in LABELS]
+        self.attach(default_matcher())
 
     @classmethod
-    def from_model(cls, model) -> "CompiledModel":
-        """Lift the arrays out of a fitted :class:`overclaim.model.estimators.OverclaimModel`."""
-        self = cls.__new__(cls)
-        pipeline = model.pipeline()
-        features = pipeline[0]
-        weights = features.transformer_weights or {}
-        named = features.named_transformers_
-        self.words = _Tfidf.of(named["words"], weights.get("words", 1.0))
-        self.chars = _Tfidf.of(named["chars"], weights.get("chars", 1.0))
-        self.cue_scale = named["cues"][-1].scale_
-        self.cue_weight = weights.get("cues", 1.0)
-        self.context_scale = named["context"][-1].scale_
-        self.context_weight = weights.get("context", 1.0)
-        self.context_words = _Tfidf.of(named["context_words"], weights.get("context_words", 1.0))
-        classifier = pipeline[-1]
-        self.coef = np.asarray(classifier.coef_)
-        self.coef_t = np.ascontiguousarray(self.coef.T)
-        self.intercept = np.asarray(classifier.intercept_)
-        self.classes = [str(c) for c in classifier.classes_]
-        calibrated = model.classifier.calibrated_classifiers_[0]
-        if calibrated.method != "sigmoid":
-            raise ValueError("fast path supports sigmoid calibration only")
-        self.calibration = [(float(c.a_), float(c.b_)) for c in calibrated.calibrators]
-        self.order = [self.classes.index(label) for label in LABELS]
-        category_features = model.category_model[0]
-        self.category_words = _Tfidf.of(category_features.named_transformers_["words"])
-        self.category_cue_scale = category_features.named_transformers_["cues"][-1].scale_
-        estimators = model.category_model[-1].estimators_
-        self.category_coef_t = np.ascontiguousarray(np.vstack([e.coef_[0] for e in estimators]).T)
-        self.category_intercept = np.array([e.intercept_[0] for e in estimators])
-        self.categories = list(model.categories)
-        self.feature_names = [str(n) for n in features.get_feature_names_out()]
-        self.attach(default_matcher())
-        return self
+    def from_model(cls, model: Any) -> "CompiledModel":
+        """Compile a fitted :class:`overclaim.model.estimators.OverclaimModel`."""
+        return compile_estimator(model)
 
-    def attach(self, matcher: CueMatcher) -> "CompiledModel":
+    def attach(self, matcher) -> "CompiledModel":
         """Use this cue matcher (matchers hold spaCy objects and are not saved)."""
         self.matcher = matcher
-        self.names = matcher.names
-        # each feature's pull towards overclaim rather than the other labels
-        k = self.classes.index("overclaim")
-        self.towards_overclaim = self.coef[k] - self.coef.mean(axis=0)
         return self
 
     def to_bytes(self) -> bytes:
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("matcher", "names", "towards_overclaim")}
+        state = {k: v for k, v in self.__dict__.items() if k != "matcher"}
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -250,66 +428,77 @@ class CompiledModel:
         self.__dict__.update(pickle.loads(data))
         return self.attach(default_matcher())
 
-    # --- cues -----------------------------------------------------------------------
+    def predict(self, batch: Batch, contributions: int = 0) -> "Prediction":
+        """Probabilities for each unit of ``batch`` (columns ``text``, ``prev``, ``next``,
+        ``context``), the cues found in each, and its ``contributions`` strongest features."""
+        cues = CueCache(self.matcher)
+        proba, rows = self.label.proba(batch, cues)
+        proba = proba[:, self.order]
+        category_proba, _ = self.category.proba(batch, cues)
+        return Prediction(
+            label_proba=proba, category_proba=category_proba,
+            cues=cues.cues(batch["text"]),
+            contributions=(self.contributions(rows, contributions) if contributions
+                           else [[] for _ in batch["text"]]))
 
-    def cue_rows(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[Cue]]]:
-        """Cue feature vectors (as ``CueFeatures`` makes them) and the matched cues."""
-        return self.matcher.vectors(list(texts))
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        """Label probabilities only, columns in ``LABELS`` order."""
+        return self.label.proba(batch, CueCache(self.matcher))[0][:, self.order]
 
-    # --- prediction -----------------------------------------------------------------
-
-    def features(self, texts: Sequence[str], prev: Sequence[str], nxt: Sequence[str],
-                 around: Sequence[str], unit_cues: np.ndarray) -> _Rows:
-        """The rows of the pipeline's ColumnTransformer.transform, in its column order."""
-        context = np.hstack([self._cue_rows_for(prev, texts, unit_cues),
-                             self._cue_rows_for(nxt, texts, unit_cues)])
-        return _Rows.hstack([
-            self.words.rows(texts),
-            self.chars.rows(texts),
-            _Rows.dense((unit_cues / self.cue_scale) * self.cue_weight),
-            _Rows.dense((context / self.context_scale) * self.context_weight),
-            self.context_words.rows(around),
-        ])
-
-    def _cue_rows_for(self, column: Sequence[str], texts: Sequence[str],
-                      unit_cues: np.ndarray) -> np.ndarray:
-        """Cue rows of context texts, reusing a unit's own row when the text is that unit."""
-        known = {text: i for i, text in enumerate(texts)}
-        rows = np.zeros((len(column), unit_cues.shape[1]))
-        missing = [i for i, text in enumerate(column) if text not in known]
-        for i, text in enumerate(column):
-            if text in known:
-                rows[i] = unit_cues[known[text]]
-        if missing:
-            rows[missing] = self.cue_rows([column[i] for i in missing])[0]
-        return rows
-
-    def label_proba(self, X: _Rows) -> np.ndarray:
-        """Calibrated probabilities, columns in ``LABELS`` order."""
-        decision = X.dot(self.coef_t) + self.intercept
-        proba = np.column_stack([expit(-(a * decision[:, k] + b))
-                                 for k, (a, b) in enumerate(self.calibration)])
-        denominator = proba.sum(axis=1)[:, None]
-        proba = np.divide(proba, denominator, out=np.full_like(proba, 1 / proba.shape[1]),
-                          where=denominator != 0)
-        proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
-        return proba[:, self.order]
-
-    def category_proba(self, texts: Sequence[str], unit_cues: np.ndarray) -> np.ndarray:
-        """P(category | overclaim) per unit, as the one-vs-rest category model gives it."""
-        X = _Rows.hstack([self.category_words.rows(texts),
-                          _Rows.dense(unit_cues / self.category_cue_scale)])
-        return expit(X.dot(self.category_coef_t) + self.category_intercept)
-
-    def contributions(self, X: _Rows, top: int) -> list[list[dict]]:
+    def contributions(self, rows: _Rows, top: int) -> list[list[dict]]:
         """Top features pushing each unit towards ``overclaim`` (weight x value)."""
-        direction = self.towards_overclaim
+        head = self.label.head
+        if len(head.coef) == 1:  # binary: the single row is the pull towards the positive class
+            direction = head.coef[0] if self.classes[1] == "overclaim" else -head.coef[0]
+        else:
+            k = self.classes.index("overclaim")
+            direction = head.coef[k] - head.coef.mean(axis=0)
+        names = self.label.feature_names
         out = []
-        for i in range(len(X.indptr) - 1):
-            start, end = X.indptr[i], X.indptr[i + 1]
-            columns = X.columns[start:end]
-            weights = X.values[start:end] * direction[columns]
-            best = np.argsort(-weights)[:top]
-            out.append([{"feature": str(self.feature_names[columns[j]]),
+        for i in range(len(rows.indptr) - 1):
+            start, end = rows.indptr[i], rows.indptr[i + 1]
+            columns = rows.columns[start:end]
+            weights = rows.values[start:end] * direction[columns]
+            best = np.argsort(-weights, kind="stable")[:top]
+            out.append([{"feature": str(names[columns[j]]) if names else f"f{columns[j]}",
                          "weight": round(float(weights[j]), 4)} for j in best if weights[j] > 0])
         return out
+
+
+@dataclass
+class Prediction:
+    """What a model says about a batch of units."""
+
+    label_proba: np.ndarray  # n x len(LABELS), columns in LABELS order
+    category_proba: np.ndarray  # n x len(categories): P(category | overclaim)
+    cues: list[list[Cue]]
+    contributions: list[list[dict]]
+
+
+# --- the registry --------------------------------------------------------------------
+
+_COMPILERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def compiler(*types: type) -> Callable:
+    """Register a function turning a fitted estimator of one of ``types`` into its compiled
+    form (see :mod:`overclaim.model.compilers` for the shipped ones)."""
+
+    def register(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        for kind in types:
+            _COMPILERS[kind] = function
+        return function
+
+    return register
+
+
+def compile_estimator(fitted: Any) -> Any:
+    """The compiled form of a fitted estimator, by the compiler registered for its type
+    (the most specific one in its class hierarchy)."""
+    from overclaim.model import compilers  # noqa: F401  (registers the shipped compilers)
+
+    for kind in type(fitted).__mro__:
+        if kind in _COMPILERS:
+            return _COMPILERS[kind](fitted)
+    raise ModelError(f"no compiler for {type(fitted).__name__}: register one with "
+                     "@overclaim.model.compile.compiler")

@@ -54,6 +54,9 @@ class Params:
     char_weight: float = 1.0
     context_words_weight: float = 0.7
     context_dropout: float = 0.3
+    #: "logistic" (multinomial logistic regression) or "linear-svm" (a linear SVM; the
+    #: calibration gives it probabilities). Both compile to the same fast form.
+    classifier: str = "logistic"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -98,11 +101,24 @@ def build_pipeline(params: Params = Params()) -> Pipeline:
                              "cues": params.cue_weight, "context": params.cue_weight,
                              "context_words": params.context_words_weight},
     )
-    # A tight tolerance makes retraining reproduce the shipped model to ~1e-6 on any BLAS
-    # build: with the default 1e-4, where the solver stops depends on rounding.
-    classifier = LogisticRegression(C=params.C, max_iter=500, solver="newton-cg",
-                                    class_weight=params.class_weight, tol=SOLVER_TOL)
-    return Pipeline([("features", features), ("classifier", classifier)])
+    return Pipeline([("features", features), ("classifier", build_classifier(params))])
+
+
+def build_classifier(params: Params):
+    """The linear classifier on top of the features (see ``Params.classifier``).
+
+    A tight tolerance makes retraining reproduce the shipped model to ~1e-6 on any BLAS
+    build: with the default 1e-4, where the solver stops depends on rounding.
+    """
+    if params.classifier == "linear-svm":
+        from sklearn.svm import LinearSVC
+
+        return LinearSVC(C=params.C / 10, class_weight=params.class_weight, tol=SOLVER_TOL,
+                         max_iter=20000)
+    if params.classifier != "logistic":
+        raise ValueError(f"unknown classifier {params.classifier!r}: logistic or linear-svm")
+    return LogisticRegression(C=params.C, max_iter=500, solver="newton-cg",
+                              class_weight=params.class_weight, tol=SOLVER_TOL)
 
 
 class ContextDropout(ClassifierMixin, BaseEstimator):
@@ -188,12 +204,6 @@ class OverclaimModel:
         """P(category | overclaim), columns in ``self.categories`` order."""
         return self.category_model.predict_proba(X)
 
-    def pipeline(self) -> Pipeline:
-        """The fitted feature + classifier pipeline inside the calibration (for explanations)."""
-        fitted = self.classifier.calibrated_classifiers_[0].estimator
-        return getattr(fitted, "estimator_", fitted)
-
-
 def fit(X: pd.DataFrame, y, categories, params: Params = Params()) -> OverclaimModel:
     """Fit on a unit frame with a ``doc`` column (it groups the calibration folds).
 
@@ -231,7 +241,7 @@ def save(model: OverclaimModel, card: dict[str, Any], directory: Path, name: str
     """
     import joblib
 
+    compiled = CompiledModel.from_model(model).to_bytes()  # first: refuses what cannot compile
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
-    compiled = CompiledModel.from_model(model).to_bytes()
     return artifact.save(buffer.getvalue(), compiled, card, directory, name)

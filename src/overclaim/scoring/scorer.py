@@ -201,17 +201,15 @@ class Scorer:
     def _score_units(self, units: list[Unit], groups) -> list[SentenceResult]:
         if not units:
             return []
-        compiled = self.bundle.compiled
         texts = [u.text for u in units]
-        prev, nxt, around = neighbours(texts, groups, self.options.context_window)
-        unit_cues, cues = compiled.cue_rows(texts)
-        X = compiled.features(texts, prev, nxt, around, unit_cues)
-        proba = compiled.label_proba(X)
+        prev, nxt, around = neighbours(texts, groups, self.bundle.context_window)
+        prediction = self.bundle.compiled.predict(
+            {"text": texts, "prev": prev, "next": nxt, "context": around},
+            contributions=self.options.contributions)
+        proba = prediction.label_proba
         overclaim_index = LABELS.index("overclaim")
-        category_proba = compiled.category_proba(texts, unit_cues) * proba[:, [overclaim_index]]
-        top = self.options.contributions
-        contributions = compiled.contributions(X, top) if top else [[] for _ in units]
-        categories = compiled.categories
+        category_proba = prediction.category_proba * proba[:, [overclaim_index]]
+        categories = self.bundle.compiled.categories
         results = []
         for i, unit in enumerate(units):
             p = float(proba[i, overclaim_index])
@@ -222,9 +220,9 @@ class Scorer:
                 text=unit.text, start=unit.start, end=unit.end, kind=unit.kind,
                 label=LABELS[int(proba[i].argmax())],
                 scores={label: round(float(proba[i, j]), 4) for j, label in enumerate(LABELS)},
-                overclaim=round(p, 4), status=status, cues=cues[i],
-                categories=self._categories(status, cat_scores, cues[i]),
-                category_scores=cat_scores, contributions=contributions[i],
+                overclaim=round(p, 4), status=status, cues=prediction.cues[i],
+                categories=self._categories(status, cat_scores, prediction.cues[i]),
+                category_scores=cat_scores, contributions=prediction.contributions[i],
             ))
         return results
 
