@@ -175,7 +175,7 @@ def test_unreadable_inputs_are_reported_and_the_rest_scored(runner, tmp_path, mo
 
 
 def test_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
-    from overclaim.inputs import extract
+    from overclaim.inputs.sources import iter_files
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.txt").write_text("x")
@@ -189,7 +189,7 @@ def test_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    found = {p.name: reason for p, reason in extract.iter_files(tmp_path)}
+    found = {p.name: reason for p, reason in iter_files(tmp_path)}
     assert found == {"a.txt": None, "sub": "cannot read folder: Permission denied"}
 
 
@@ -240,15 +240,27 @@ def test_help_lists_exit_codes(runner):
         assert f"{code} {meaning}" in flat
 
 
-def test_folder_boilerplate_counts_once(runner, tmp_path):
+def test_pages_score_alone_unless_dedupe_site_is_asked(runner, tmp_path):
+    """By default a page's result never depends on its neighbours in the batch; with
+    --dedupe-site text repeated across a site's pages counts once, on its first page, and
+    every page-level field is rebuilt from the units that still count."""
     banner = "Free consultations this month, and our cells heal every joint they touch."
     for i in range(3):
         (tmp_path / f"p{i}.txt").write_text(f"{banner}\nOur clinic is on Main Street, door {i}.\n")
-    records = _jsonl(runner.invoke(main, ["scan", str(tmp_path), "--format", "jsonl"]).stdout)
-    repeated = [s["repeated"] for r in records for s in r["sentences"] if s["text"] == banner]
+    alone = _jsonl(runner.invoke(main, ["scan", str(tmp_path / "p1.txt"), "--format", "jsonl"]).stdout)
+    plain = _jsonl(runner.invoke(main, ["scan", str(tmp_path), "--format", "jsonl"]).stdout)
+    assert [s["repeated"] for r in plain for s in r["sentences"]] == [False] * 6
+    assert plain[1]["score"] == alone[0]["score"]
+    deduped = _jsonl(runner.invoke(main, ["scan", str(tmp_path), "--dedupe-site",
+                                          "--format", "jsonl"]).stdout)
+    repeated = [s["repeated"] for r in deduped for s in r["sentences"] if s["text"] == banner]
     assert repeated == [False, True, True]
-    scores = sorted(r["score"] for r in records)
-    assert scores[0] < scores[-1]
+    first, later = deduped[0], deduped[1]
+    assert later["score"] < first["score"] == plain[0]["score"]
+    assert later["passages"] == [] and first["passages"]
+    assert all(later["category_scores"][c] <= first["category_scores"][c]
+               for c in first["category_scores"])
+    assert [s["repeated"] for s in later["spans"]] == [True] * len(later["spans"])
 
 
 def _commands(group: click.Group, prefix=()):

@@ -169,24 +169,6 @@ def test_score_frame(scorer):
         scorer.score_frame(frame, "missing")
 
 
-def test_cli_flags_build_the_same_options_as_the_library(scorer, runner, tmp_path):
-    """`scan --threshold/--category/--context` gives what ScoringOptions gives the library."""
-    from overclaim.adapters.cli import main
-
-    page = tmp_path / "page.txt"
-    page.write_text(PAGE)
-    result = runner.invoke(main, ["scan", str(page), "--format", "jsonl", "--threshold", "0.3",
-                                  "--category", "safety", "--category", "efficacy",
-                                  "--context", "2"])
-    from_cli = json.loads(result.stdout)
-    options = ScoringOptions(flag_threshold=0.3, categories=("safety", "efficacy"),
-                             context_window=2)
-    from_library = Scorer(scorer.bundle, options).score(PAGE).to_dict()
-    assert from_cli["options"] == from_library["options"] == options.to_dict()
-    for key in ("score", "spans", "categories", "category_scores"):
-        assert from_cli[key] == from_library[key]
-
-
 def test_category_thresholds_flag_sooner(scorer):
     text = ["It is gentle, natural and has no side effects."]
     plain = scorer.with_options(flag_threshold=0.999).score_sentences(text)[0]

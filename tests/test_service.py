@@ -19,7 +19,7 @@ with warnings.catch_warnings():  # starlette's client warns about httpx, which i
 from overclaim import SCHEMA_VERSION
 from overclaim.adapters import service  # noqa: E402
 from overclaim.training.corpus import CATEGORIES  # noqa: E402
-from overclaim.inputs import extract  # noqa: E402
+from overclaim.inputs import fetch  # noqa: E402
 from overclaim.errors import InputError  # noqa: E402
 
 from .conftest import DATA, serve_in_thread  # noqa: E402
@@ -72,7 +72,7 @@ def test_score_html_and_include_text(client):
 
 def test_options_apply(client):
     strict = client.post("/v1/score", json={"text": PROMO, "options": {
-        "flag_threshold": 0.99, "categories": ["safety"], "context_window": 0}}).json()
+        "flag_threshold": 0.99, "categories": ["safety"], "contributions": 0}}).json()
     assert strict["flagged"] is False
     assert strict["options"]["flag_threshold"] == 0.99
     assert list(strict["categories"]) == ["safety"]
@@ -180,19 +180,19 @@ def test_malformed_json_is_422(client):
                                  "http://192.168.1.1/", "http://224.0.0.1/"])
 def test_check_public_url_refuses_non_public(url):
     with pytest.raises(InputError, match="non-public"):
-        extract.check_public_url(url)
+        fetch.check_public_url(url)
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/", "http:///nohost"])
 def test_check_public_url_refuses_other_schemes(url):
     with pytest.raises(InputError, match="not an http"):
-        extract.check_public_url(url)
+        fetch.check_public_url(url)
 
 
 def test_check_public_url_accepts_public(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kw: [
         (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))])
-    assert extract.check_public_url("https://clinic.example/knee") == "93.184.216.34"
+    assert fetch.check_public_url("https://clinic.example/knee") == "93.184.216.34"
 
 
 def test_allow_urls_app_refuses_loopback(scorer, no_fetch):
@@ -240,7 +240,7 @@ def test_ambiguous_urls_are_refused_before_any_lookup(url, monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
     with pytest.raises(InputError, match="ambiguous|disagree|not a valid"):
-        extract.check_public_url(url)
+        fetch.check_public_url(url)
 
 
 def test_dns_rebinding_cannot_redirect_the_connection(monkeypatch):
@@ -262,7 +262,7 @@ def test_dns_rebinding_cannot_redirect_the_connection(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", answer)
-    with extract.Fetcher(public_only=True, respect_robots=False) as fetcher:
+    with fetch.Fetcher(public_only=True, respect_robots=False) as fetcher:
         fetcher.fetch("http://rebind.example/page")
     assert lookups == ["rebind.example"] and connected == ["93.184.216.34"]
 
@@ -270,7 +270,7 @@ def test_dns_rebinding_cannot_redirect_the_connection(monkeypatch):
 def test_robots_txt_is_read_up_to_a_cap(monkeypatch):
     import httpx
 
-    huge = b"User-agent: *\nAllow: /\n" + b"#" * (3 * extract.ROBOTS_MAX_BYTES)
+    huge = b"User-agent: *\nAllow: /\n" + b"#" * (3 * fetch.ROBOTS_MAX_BYTES)
     served = []
 
     def answer(self, request):
@@ -281,9 +281,9 @@ def test_robots_txt_is_read_up_to_a_cap(monkeypatch):
                               content=b"<p>PRP regrows hair in every patient.</p>")
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", answer)
-    with extract.Fetcher() as fetcher:
+    with fetch.Fetcher() as fetcher:
         lines = fetcher._robots_lines("http://clinic.example")
-        assert sum(len(line) + 1 for line in lines) <= extract.ROBOTS_MAX_BYTES + 1
+        assert sum(len(line) + 1 for line in lines) <= fetch.ROBOTS_MAX_BYTES + 1
         assert fetcher.allowed("http://clinic.example/page")
 
 

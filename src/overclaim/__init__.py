@@ -19,7 +19,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Scorer": "overclaim.scoring.scorer",
-    "ScoringOptions": "overclaim.scoring.results",
+    "ScoringOptions": "overclaim.scoring.options",
+    "OptionError": "overclaim.errors",
     "PageResult": "overclaim.scoring.results",
     "SentenceResult": "overclaim.scoring.results",
     "Passage": "overclaim.scoring.results",
@@ -35,8 +36,9 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from overclaim.text.cues import Cue
-    from overclaim.errors import CorpusError, InputError, ModelError, OverclaimError
-    from overclaim.scoring.results import SCHEMA_VERSION, PageResult, Passage, ScoringOptions, SentenceResult
+    from overclaim.errors import CorpusError, InputError, ModelError, OptionError, OverclaimError
+    from overclaim.scoring.options import ScoringOptions
+    from overclaim.scoring.results import SCHEMA_VERSION, PageResult, Passage, SentenceResult
     from overclaim.scoring.scorer import Scorer
 
 

@@ -22,3 +22,7 @@ class ModelError(OverclaimError):
 
 class CorpusError(OverclaimError):
     """The corpus (or rows offered to it) break a rule; the message says which."""
+
+
+class OptionError(OverclaimError, ValueError):
+    """A scoring option is out of its range or names an unknown category."""

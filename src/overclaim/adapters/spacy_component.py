@@ -40,7 +40,7 @@ class OverclaimComponent:
     """Scores a Doc's sentences with a shared :class:`overclaim.Scorer`."""
 
     def __init__(self, nlp: Language, name: str, model: str | None, flag_threshold: float | None):
-        from overclaim.scoring.results import ScoringOptions
+        from overclaim.scoring.options import ScoringOptions
         from overclaim.scoring.scorer import Scorer
 
         _register_extensions()
@@ -48,7 +48,7 @@ class OverclaimComponent:
         self.scorer = Scorer.load(model, ScoringOptions(flag_threshold=flag_threshold))
 
     def __call__(self, doc: Doc) -> Doc:
-        from overclaim.inputs.extract import Document
+        from overclaim.inputs.decode import Document
 
         self.scorer.check_size(len(doc.text))  # before any work, like every entry point
         units = self._units(doc)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from overclaim.errors import ModelError
-from overclaim.schema import LABELS
+from overclaim.schema import LABELS, POSITIVE
 from overclaim.text.cues import Cue, default_matcher
 
 _WHITESPACE_RUN = re.compile(r"\s\s+")
@@ -446,12 +446,12 @@ class CompiledModel:
         return self.label.proba(batch, CueCache(self.matcher))[0][:, self.order]
 
     def contributions(self, rows: _Rows, top: int) -> list[list[dict]]:
-        """Top features pushing each unit towards ``overclaim`` (weight x value)."""
+        """Top features pushing each unit towards the positive label (weight x value)."""
         head = self.label.head
         if len(head.coef) == 1:  # binary: the single row is the pull towards the positive class
-            direction = head.coef[0] if self.classes[1] == "overclaim" else -head.coef[0]
+            direction = head.coef[0] if self.classes[1] == POSITIVE else -head.coef[0]
         else:
-            k = self.classes.index("overclaim")
+            k = self.classes.index(POSITIVE)
             direction = head.coef[k] - head.coef.mean(axis=0)
         names = self.label.feature_names
         out = []

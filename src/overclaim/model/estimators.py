@@ -31,7 +31,7 @@ from sklearn.preprocessing import MaxAbsScaler, MultiLabelBinarizer
 from overclaim.model import artifact
 from overclaim.model.compile import CompiledModel
 from overclaim.model.features import CONTEXT_COLUMNS, ContextFeatures, CueFeatures
-from overclaim.schema import CATEGORIES, LABELS
+from overclaim.schema import CATEGORIES, LABELS, POSITIVE
 
 DEFAULT_NAME = artifact.DEFAULT_NAME
 CARD_SCHEMA = 1
@@ -213,7 +213,7 @@ def fit(X: pd.DataFrame, y, categories, params: Params = Params()) -> OverclaimM
         raise ValueError("training frame needs a 'doc' column to group calibration folds")
     y = np.asarray(y)
     classifier = build_model(params).fit(X, y)
-    is_overclaim = y == "overclaim"
+    is_overclaim = y == POSITIVE
     binarizer = MultiLabelBinarizer(classes=list(CATEGORIES))
     targets = binarizer.fit_transform([categories[i] for i in np.flatnonzero(is_overclaim)])
     category_model = build_category_model().fit(X[is_overclaim], targets)

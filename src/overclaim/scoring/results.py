@@ -8,39 +8,13 @@ Bump :data:`SCHEMA_VERSION` on any incompatible change.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from overclaim.text.cues import Cue
-from overclaim.limits import MAX_INPUT_BYTES
 
 SCHEMA_VERSION = "overclaim.result/1"
 Status = Literal["flagged", "review", "clear"]
-
-
-@dataclass(frozen=True)
-class ScoringOptions:
-    """Options shared by the library and the CLI (``overclaim scan`` builds one from flags).
-
-    ``flag_threshold``/``review_threshold`` default to the model card's values.
-    ``category_thresholds`` also flags a unit when its score for a category,
-    P(overclaim) x P(category | overclaim), reaches that category's value (say, flag
-    safety claims sooner than others).
-    ``categories`` limits which categories are reported (default: all).
-    """
-
-    flag_threshold: float | None = None
-    review_threshold: float | None = None
-    category_thresholds: dict[str, float] = field(default_factory=dict)
-    categories: tuple[str, ...] | None = None
-    context_window: int = 1
-    max_bytes: int = MAX_INPUT_BYTES
-    contributions: int = 5
-
-    def to_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["categories"] = list(self.categories) if self.categories else None
-        return values
 
 
 @dataclass
@@ -65,11 +39,22 @@ class SentenceResult:
     def flagged(self) -> bool:
         return self.status == "flagged"
 
+    @property
+    def cue_words(self) -> list[str]:
+        """The distinct words of the unit's category cues, lower-cased and sorted."""
+        return sorted({c.text.lower() for c in self.cues if c.category})
+
+    @property
+    def reason(self) -> str:
+        """Why the unit is highlighted, in one line: the one wording every renderer shows."""
+        return (f"{self.status}: P(overclaim) {self.overclaim:.2f}; categories: "
+                f"{', '.join(self.categories) or '-'}; cues: {', '.join(self.cue_words) or '-'}")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text, "start": self.start, "end": self.end, "kind": self.kind,
             "label": self.label, "scores": self.scores, "overclaim": self.overclaim,
-            "status": self.status, "flagged": self.flagged,
+            "status": self.status, "flagged": self.flagged, "reason": self.reason,
             "categories": self.categories, "category_scores": self.category_scores,
             "cues": [c.to_dict() for c in self.cues], "contributions": self.contributions,
             "repeated": self.repeated,
@@ -118,7 +103,13 @@ class PageResult:
         found = {c for s in self.sentences if s.flagged and not s.repeated for c in s.categories}
         return {c: c in found for c in self.category_scores}
 
-    def to_dict(self, include_text: bool = False) -> dict[str, Any]:
+    def to_dict(self, include_text: bool = False, detail: str | None = None) -> dict[str, Any]:
+        """The result as JSON-ready data (schema :data:`SCHEMA_VERSION`).
+
+        ``detail`` "compact" keeps only the moderation fields (no per-unit ``sentences``);
+        by default it is the ``detail`` option the page was scored with.
+        """
+        detail = detail or self.options.get("detail") or "full"
         data = {
             "schema": SCHEMA_VERSION,
             "source": self.source,
@@ -128,16 +119,17 @@ class PageResult:
             "categories": self.categories,
             "category_scores": self.category_scores,
             "spans": [{"begin": s.start, "end": s.end, "score": s.overclaim,
-                       "categories": s.categories}
+                       "categories": s.categories, "repeated": s.repeated}
                       for s in self.sentences if s.flagged],
             "passages": [p.to_dict() for p in self.passages],
-            "sentences": [s.to_dict() for s in self.sentences],
             "error": self.error,
             "model": self.model,
             "options": self.options,
             "input_sha256": self.input_sha256,
             "scored_at": self.scored_at,
         }
+        if detail != "compact":
+            data["sentences"] = [s.to_dict() for s in self.sentences]
         if include_text:
             data["text"] = self.text
         return data

@@ -1,61 +1,64 @@
 """Scanning a batch: files, folders, URLs, URL lists and stdin -> one record per input.
 
 One bad input never stops the batch: its record carries the error and the rest go on.
-Inputs are only read, never written. Across the pages of one site, units repeated on
-several pages (menus, banners, footers the extractor kept) count once in page scores.
+Inputs are only read, never written. With ``dedupe_site``, units repeated on several
+pages of one site (menus, banners, footers the extractor kept) count once.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import urlparse
 
 from overclaim.errors import InputError
-from overclaim.inputs import extract
-from overclaim.render.report import ScanRecord
-from overclaim.scoring.scorer import Scorer, page_score
-from overclaim.text.segment import normalise
+from overclaim.inputs.decode import Document, from_bytes
+from overclaim.inputs.fetch import Fetcher
+from overclaim.inputs.sources import Source, from_path, is_url
+from overclaim.inputs.sources import plan  # noqa: F401 (re-exported: plan, then scan)
+from overclaim.limits import MAX_INPUT_BYTES
+from overclaim.scoring import page as page_builder
+from overclaim.scoring.results import PageResult
+from overclaim.scoring.scorer import Scorer
+
+
+#: Seconds between requests to one host while crawling, unless ``--delay`` says otherwise.
+CRAWL_DELAY = 1.0
 
 
 @dataclass(frozen=True)
 class FetchOptions:
-    """How URLs are fetched; the CLI builds this from its flags."""
+    """How URLs are fetched; the CLI builds this from its flags.
+
+    ``delay`` is the pause between requests to one host (None: :data:`CRAWL_DELAY` when
+    crawling, none otherwise); ``concurrency`` is how many hosts are fetched at once.
+    ``warn`` receives what a crawl skipped (dead or refused links found on the way), which
+    is not a failed input.
+    """
 
     timeout: float = 15.0
-    max_bytes: int = extract.MAX_INPUT_BYTES
+    max_bytes: int = MAX_INPUT_BYTES
     respect_robots: bool = True
     crawl: int = 0
+    delay: float | None = None
+    concurrency: int = 4
+    warn: Callable[[str], None] | None = None
 
+    def politeness_delay(self) -> float:
+        """The delay in force: the one given, else one second for crawls and none otherwise."""
+        if self.delay is not None:
+            return self.delay
+        return CRAWL_DELAY if self.crawl > 0 else 0.0
 
-Job = tuple[str, Callable[[], extract.Document]]
-
-
-def plan(inputs: list[str], urls_file: Path | None = None) -> list[str | tuple[str, str]]:
-    """Expand inputs into a list of sources (paths, URLs, "-") or (source, error) pairs."""
-    sources: list[str | tuple[str, str]] = []
-    if urls_file is not None:
-        try:
-            lines = Path(urls_file).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError as error:
-            sources.append((str(urls_file), f"cannot read URL list: {error.strerror}"))
-            lines = []
-        sources.extend(line.strip() for line in lines
-                       if line.strip() and not line.lstrip().startswith("#"))
-    for item in inputs:
-        if item == "-" or extract.is_url(item):
-            sources.append(item)
-        elif Path(item).is_dir():
-            found = [str(p) if reason is None else (str(p), reason)
-                     for p, reason in extract.iter_files(Path(item))]
-            sources.extend(found or [(item, "folder holds no .html, .htm, .txt or .md files")])
-        else:
-            sources.append(item)
-    return sources
+    def fetcher(self, sources: list[Source]) -> Fetcher:
+        """A fetcher already fetching every URL among ``sources`` in the background."""
+        fetcher = Fetcher(timeout=self.timeout, max_bytes=self.max_bytes,
+                          respect_robots=self.respect_robots, delay=self.politeness_delay(),
+                          concurrency=self.concurrency)
+        fetcher.prefetch([s for s in sources if isinstance(s, str) and is_url(s)], self.crawl)
+        return fetcher
 
 
 def output_conflict(output: Path, inputs: list[str], urls_file: Path | None) -> str | None:
@@ -67,7 +70,7 @@ def output_conflict(output: Path, inputs: list[str], urls_file: Path | None) -> 
     """
     target = Path(output)
     real = Path(os.path.realpath(target))
-    givens = [Path(i) for i in inputs if i != "-" and not extract.is_url(i)]
+    givens = [Path(i) for i in inputs if i != "-" and not is_url(i)]
     if urls_file is not None:
         givens.append(Path(urls_file))
     for given in givens:
@@ -88,23 +91,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def scan(sources: list[str | tuple[str, str]], scorer: Scorer,
+def scan(sources: list[Source], scorer: Scorer,
          fetch: FetchOptions = FetchOptions(), progress: Callable[[int], None] | None = None,
-         stdin: bytes | None = None) -> list[ScanRecord]:
-    """Score every source from :func:`plan`; errors become records.
+         stdin: bytes | None = None, dedupe_site: bool = False) -> list[PageResult]:
+    """Score every source from :func:`plan`, in order; an input that cannot be scored
+    gets a complete result with ``error`` set.
 
-    ``progress`` is called once per source.
+    ``progress`` is called once per source. ``dedupe_site`` counts text repeated across
+    pages of one site once (see :func:`overclaim.scoring.page.dedupe_site`); without it
+    each page's result depends on that page alone.
     """
-    records: list[ScanRecord] = []
-    fetcher: extract.Fetcher | None = None
+    records: list[PageResult] = []
+    fetcher: Fetcher | None = None
     try:
         for source in sources:
             if isinstance(source, tuple):
-                records.append(ScanRecord(source[0], error=source[1]))
-            elif extract.is_url(source):
-                fetcher = fetcher or extract.Fetcher(timeout=fetch.timeout, max_bytes=fetch.max_bytes,
-                                                     respect_robots=fetch.respect_robots)
-                records.extend(_scan_url(source, scorer, fetcher, fetch.crawl))
+                records.append(scorer.error_result(source[0], source[1]))
+            elif is_url(source):
+                fetcher = fetcher or fetch.fetcher(sources)
+                records.extend(_scan_url(source, scorer, fetcher, fetch))
             else:
                 records.append(_scan_local(source, scorer, fetch.max_bytes, stdin))
             if progress:
@@ -112,63 +117,42 @@ def scan(sources: list[str | tuple[str, str]], scorer: Scorer,
     finally:
         if fetcher:
             fetcher.close()
-    discount_boilerplate(records)
-    return records
+    return page_builder.dedupe_site(records) if dedupe_site else records
 
 
-def _score(source: str, load: Callable[[], extract.Document], scorer: Scorer) -> ScanRecord:
+def _score(source: str, load: Callable[[], Document], scorer: Scorer) -> PageResult:
     try:
-        return ScanRecord(source, result=scorer.score_document(load()))
+        return scorer.score_document(load())
     except InputError as error:
-        return ScanRecord(source, error=str(error))
+        return scorer.error_result(source, str(error))
 
 
-def _scan_local(source: str, scorer: Scorer, max_bytes: int, stdin: bytes | None) -> ScanRecord:
+def _scan_local(source: str, scorer: Scorer, max_bytes: int, stdin: bytes | None) -> PageResult:
     if source == "-":
         data = stdin if stdin is not None else sys.stdin.buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
-            return ScanRecord("<stdin>", error=f"standard input is over the size cap of {max_bytes} bytes")
-        return _score("<stdin>", lambda: extract.from_bytes(data, source="<stdin>", max_bytes=max_bytes),
+            return scorer.error_result(
+                "<stdin>", f"standard input is over the size cap of {max_bytes} bytes")
+        return _score("<stdin>", lambda: from_bytes(data, source="<stdin>", max_bytes=max_bytes),
                       scorer)
-    return _score(source, lambda: extract.from_path(Path(source), max_bytes), scorer)
+    return _score(source, lambda: from_path(Path(source), max_bytes), scorer)
 
 
-def _scan_url(url: str, scorer: Scorer, fetcher: extract.Fetcher, crawl: int) -> Iterator[ScanRecord]:
-    if crawl <= 0:
-        yield _score(url, lambda: fetcher.fetch(url), scorer)
-        return
-    for page_url, outcome in fetcher.crawl(url, crawl):
-        if isinstance(outcome, InputError):
-            yield ScanRecord(page_url, error=str(outcome))
-        else:
-            yield ScanRecord(page_url, result=scorer.score_document(outcome))
+def _scan_url(url: str, scorer: Scorer, fetcher: Fetcher,
+              fetch: FetchOptions) -> Iterator[PageResult]:
+    """The URL's record, or with a crawl its pages' records in breadth-first order.
+
+    Only the start URL can fail as an input: a page found while crawling that cannot be
+    fetched or read (dead link, timeout, robots.txt, not HTML) goes to ``fetch.warn``.
+    """
+    for index, (page_url, outcome) in enumerate(fetcher.pages(url, fetch.crawl)):
+        if not isinstance(outcome, InputError):
+            yield _score(page_url, _given(outcome), scorer)
+        elif index == 0:
+            yield scorer.error_result(page_url, str(outcome))
+        elif fetch.warn is not None:
+            fetch.warn(f"{page_url}: {outcome} (found while crawling {url}; skipped)")
 
 
-def site_of(source: str) -> str:
-    """Pages group into a site by host for URLs, by folder for files."""
-    if extract.is_url(source):
-        return urlparse(source).netloc
-    return str(Path(source).parent)
-
-
-def discount_boilerplate(records: list[ScanRecord]) -> None:
-    """Mark units repeated on several pages of one site after their first page; rescore pages."""
-    by_site: dict[str, list[ScanRecord]] = defaultdict(list)
-    for record in records:
-        if record.result:
-            by_site[site_of(record.source)].append(record)
-    for pages in by_site.values():
-        if len(pages) < 2:
-            continue
-        seen_on: dict[str, set[int]] = defaultdict(set)
-        for i, record in enumerate(pages):
-            for s in record.result.sentences:
-                seen_on[normalise(s.text)].add(i)
-        counted: set[str] = set()
-        for record in pages:
-            for s in record.result.sentences:
-                key = normalise(s.text)
-                if len(seen_on[key]) > 1:
-                    s.repeated = key in counted
-                    counted.add(key)
-            record.result.score = page_score(record.result.sentences)
+def _given(document: Document) -> Callable[[], Document]:
+    return lambda: document

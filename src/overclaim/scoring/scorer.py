@@ -17,8 +17,6 @@ import copy
 import hashlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -27,16 +25,13 @@ import numpy as np
 from overclaim.model import artifact
 from overclaim.inputs import extract
 from overclaim.text.context import neighbours
-from overclaim.text.cues import Cue
 from overclaim.errors import InputError
-from overclaim.schema import CATEGORIES, LABELS
-from overclaim.scoring.results import PageResult, Passage, ScoringOptions, SentenceResult, Status
+from overclaim.schema import CATEGORIES, LABELS, POSITIVE
+from overclaim.scoring import page as page_builder
+from overclaim.scoring.options import ScoringOptions, from_mapping
+from overclaim.scoring.results import PageResult, SentenceResult, Status
 from overclaim.limits import MAX_UNIT_CHARS
 from overclaim.text.segment import Unit, segment
-
-#: How many of a page's highest overclaim probabilities make its "peak".
-PEAK_UNITS = 3
-
 
 class Scorer:
     """Scores health-treatment copy for overclaiming with a loaded model."""
@@ -60,9 +55,12 @@ class Scorer:
         return cls(artifact.load(path), options)
 
     def with_options(self, **changes) -> "Scorer":
-        """A scorer sharing this model (and its compiled fast path) with some options changed."""
+        """A scorer sharing this model with some options changed (validated; None = unset).
+
+        Raises :class:`~overclaim.errors.OptionError` for a bad value.
+        """
         clone = copy.copy(self)
-        clone.options = replace(self.options, **changes)
+        clone.options = from_mapping(changes, self.options)
         return clone
 
     @property
@@ -137,15 +135,9 @@ class Scorer:
         """Score an :class:`overclaim.inputs.extract.Document`, cut by the segmenter unless ``units``
         (offsets into ``document.text``) are given."""
         sentences = self.score_units(segment(document.text) if units is None else units)
-        return PageResult(
-            source=document.source, text=document.text, title=document.title,
-            score=page_score(sentences), sentences=sentences,
-            passages=passages(document.text, sentences),
-            category_scores=self.page_category_scores(sentences),
-            model=self.model_info(), options=self.options.to_dict(),
-            input_sha256=document.sha256,
-            scored_at=_now(),
-        )
+        return page_builder.build(
+            document.source, document.text, document.title, sentences, self.reported,
+            self.model_info(), self.options.to_dict(), document.sha256)
 
     def score_many(self, items: Iterable[object], n_jobs: int = 1) -> Iterator[PageResult]:
         """Score many pages lazily, in input order; ``n_jobs`` threads score side by side.
@@ -177,7 +169,7 @@ class Scorer:
         return PageResult(
             source=source, text="", score=None, sentences=[], passages=[],
             category_scores={}, model=self.model_info(), options=self.options.to_dict(),
-            input_sha256=digest, scored_at=_now(), error=error)
+            input_sha256=digest, scored_at=page_builder.now(), error=error)
 
     def score_frame(self, frame, column: str, n_jobs: int = 1):
         """Score a text column of a pandas DataFrame; returns a copy with result columns.
@@ -207,53 +199,60 @@ class Scorer:
             {"text": texts, "prev": prev, "next": nxt, "context": around},
             contributions=self.options.contributions)
         proba = prediction.label_proba
-        overclaim_index = LABELS.index("overclaim")
+        overclaim_index = LABELS.index(POSITIVE)
         category_proba = prediction.category_proba * proba[:, [overclaim_index]]
         categories = self.bundle.compiled.categories
         results = []
         for i, unit in enumerate(units):
             p = float(proba[i, overclaim_index])
-            cat_scores = {c: round(float(category_proba[i, j]), 4)
-                          for j, c in enumerate(categories) if self._reported(c)}
-            status = self._status(p, cat_scores)
+            joint = {c: round(float(category_proba[i, j]), 4) for j, c in enumerate(categories)}
+            shown = self._shown_categories(prediction.category_proba[i], categories,
+                                           prediction.cues[i])
+            status, flagged_as = self._status(p, joint, shown)
             results.append(SentenceResult(
                 text=unit.text, start=unit.start, end=unit.end, kind=unit.kind,
                 label=LABELS[int(proba[i].argmax())],
                 scores={label: round(float(proba[i, j]), 4) for j, label in enumerate(LABELS)},
                 overclaim=round(p, 4), status=status, cues=prediction.cues[i],
-                categories=self._categories(status, cat_scores, prediction.cues[i]),
-                category_scores=cat_scores, contributions=prediction.contributions[i],
+                categories=flagged_as,
+                category_scores={c: joint.get(c, 0.0) for c in self.reported},
+                contributions=prediction.contributions[i],
             ))
         return results
 
-    def _status(self, p: float, cat_scores: dict[str, float]) -> Status:
-        """Flagged at the flag threshold, or when a category reaches its own threshold."""
-        per_category = self.options.category_thresholds
-        if p >= self.flag_threshold or any(
-                cat_scores.get(c, 0.0) >= t for c, t in per_category.items()):
-            return "flagged"
-        if p >= self.review_threshold:
-            return "review"
-        return "clear"
+    @property
+    def reported(self) -> list[str]:
+        """The categories reported and flagged (``options.categories``, default all)."""
+        chosen = self.options.categories
+        return [c for c in CATEGORIES if chosen is None or c in chosen]
 
-    def _reported(self, category: str) -> bool:
-        return self.options.categories is None or category in self.options.categories
+    @staticmethod
+    def _shown_categories(conditional: np.ndarray, categories: Sequence[str], cues) -> set[str]:
+        """The categories a unit shows, were it an overclaim: P(category | overclaim) >= 0.5
+        or a cue of that category in it; at least its most likely one."""
+        shown = {c for c, q in zip(categories, conditional) if q >= 0.5}
+        shown |= {c.category for c in cues if c.category in categories}
+        return shown or {categories[int(np.argmax(conditional))]}
 
-    def _categories(self, status: Status, cat_scores: dict[str, float], cues: list[Cue]) -> list[str]:
-        """Categories of a flagged or review unit: above their threshold, or the best one."""
-        if status == "clear" or not cat_scores:
-            return []
-        thresholds = self.options.category_thresholds
-        chosen = [c for c, s in cat_scores.items() if s >= thresholds.get(c, 0.5 * max(
-            cat_scores.values()))]
-        cue_categories = {c.category for c in cues if c.category in cat_scores}
-        return sorted(set(chosen) | cue_categories, key=lambda c: -cat_scores[c])
+    def _status(self, p: float, joint: dict[str, float],
+                shown: set[str]) -> tuple[Status, list[str]]:
+        """The unit's status and, when flagged, the reported categories it is flagged for.
 
-    def page_category_scores(self, sentences: list[SentenceResult]) -> dict[str, float]:
-        """Per category, the highest unit score on the page (boilerplate repeats left out)."""
-        reported = [c for c in CATEGORIES if self._reported(c)]
-        return {c: max((s.category_scores.get(c, 0.0) for s in sentences if not s.repeated),
-                       default=0.0) for c in reported}
+        Flagged: P(overclaim) reaches the flag threshold and the unit shows a reported
+        category, or a category's joint score reaches its own threshold. Review: P reaches
+        the review threshold (and shows a reported category). Categories are filtered by
+        ``options.categories``, never reassigned; only flagged units carry them.
+        """
+        reported = set(self.reported)
+        relevant = shown & reported
+        triggered = {c for c, t in self.options.category_thresholds.items()
+                     if c in reported and joint.get(c, 0.0) >= t}
+        if (p >= self.flag_threshold and relevant) or triggered:
+            flagged_as = relevant if p >= self.flag_threshold else set()
+            return "flagged", sorted(flagged_as | triggered, key=lambda c: (-joint.get(c, 0.0), c))
+        if p >= self.review_threshold and relevant:
+            return "review", []
+        return "clear", []
 
 
 def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -> Iterator:
@@ -267,54 +266,7 @@ def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -
         yield pending.popleft().result()
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _not_text(item: object) -> str:
     if item is None or (isinstance(item, float) and item != item):
         return "missing value (None or NaN), not text"
     return f"expected text (str) or bytes, got {type(item).__name__}"
-
-
-def page_score(sentences: list[SentenceResult]) -> float:
-    """How much a page overclaims, in [0, 1]; repeated boilerplate is left out."""
-    return score_from_probabilities([s.overclaim for s in sentences if not s.repeated])
-
-
-def score_from_probabilities(probabilities: Sequence[float]) -> float:
-    """sqrt(peak x density) over a page's unit overclaim probabilities.
-
-    ``peak`` is the mean of the page's highest probabilities (up to
-    :data:`PEAK_UNITS`): how strong its worst claims are. ``density`` is the mean over
-    all its units: how much of the page is claim. The geometric mean ranks a page of
-    wall-to-wall promotion above a careful article with one bad sentence, and above a
-    long page of harmless text.
-    """
-    values = np.asarray(probabilities, dtype=float)
-    if values.size == 0:
-        return 0.0
-    peak = float(np.sort(values)[-PEAK_UNITS:].mean())
-    return round(float(np.sqrt(peak * values.mean())), 4)
-
-
-def passages(text: str, sentences: list[SentenceResult]) -> list[Passage]:
-    """Merge runs of adjacent flagged units into passages."""
-    out: list[Passage] = []
-    run: list[int] = []
-    for i, sentence in enumerate(sentences + [None]):  # type: ignore[list-item]
-        if sentence is not None and sentence.flagged:
-            run.append(i)
-            continue
-        if run:
-            members = [sentences[j] for j in run]
-            start, end = members[0].start, members[-1].end
-            out.append(Passage(
-                start=start, end=end, text=text[start:end],
-                score=round(max(s.overclaim for s in members), 4),
-                categories=sorted({c for s in members for c in s.categories}),
-                cues=sorted({c.text.lower() for s in members for c in s.cues
-                             if c.category is not None}),
-                sentences=list(run)))
-            run = []
-    return out

@@ -15,11 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from overclaim.paths import DATA_DIR
+from overclaim.schema import CATEGORIES
 
 CUES_DIR = DATA_DIR / "cues"
-#: Cues that push a unit towards overclaim when no limit or evidence stands beside them.
-PROMOTIONAL = ("benefit", "booster", "vague_evidence", "statistic", "safety", "superiority",
-               "novelty", "authority", "testimonial")
+#: What a cue kind does, as ``cues.json`` says: "promotional" cues push a unit towards
+#: overclaim when no "limit" (hedge) or "evidence" cue stands beside them.
+ROLES = ("promotional", "limit", "evidence", "modal", "treatment", "chrome")
+#: Cue kinds the claim-structure features name directly; every lexicon must define them.
+STRUCTURE_KINDS = ("benefit", "weak_modal", "treatment")
 STRUCTURE = (
     "promo_any", "promo_unlimited", "benefit_modal_unlimited", "treatment_benefit_unlimited",
     "evidence_any", "evidence_unpromoted", "hedge_any", "question", "no_final_punct",
@@ -49,8 +52,9 @@ class CueMatcher:
         from spacy.matcher import Matcher, PhraseMatcher
 
         self.directory = Path(directory)
-        spec = json.loads((self.directory / "cues.json").read_text(encoding="utf-8"))
+        spec = read_spec(self.directory)
         self.categories: dict[str, str | None] = {name: v["category"] for name, v in spec.items()}
+        self.roles: dict[str, str] = {name: v["role"] for name, v in spec.items()}
         self.names: tuple[str, ...] = tuple(spec)
         self.nlp = spacy.blank("en")
         self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
@@ -85,7 +89,7 @@ class CueMatcher:
             for cue in cues:
                 counts[index[cue.cue]] += 1
             out[row, : len(self.names)] = np.log1p(counts)
-            out[row, len(self.names):] = _structure(text, counts, index)
+            out[row, len(self.names):] = _structure(text, counts, index, self.roles)
         return out, found
 
     def feature_names(self) -> list[str]:
@@ -105,21 +109,42 @@ class CueMatcher:
         return _drop_nested(sorted(found.values(), key=lambda c: (c.start, -c.end)))
 
 
-def _structure(text: str, counts: np.ndarray, index: dict[str, int]) -> list[float]:
-    def has(name: str) -> bool:
-        return name in index and counts[index[name]] > 0
+def read_spec(directory: Path) -> dict[str, dict]:
+    """``cues.json``, checked: every cue kind names a known category (or none) and role."""
+    path = Path(directory) / "cues.json"
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    for name, entry in spec.items():
+        if entry.get("category") is not None and entry["category"] not in CATEGORIES:
+            raise ValueError(f"{path}: cue {name!r} names unknown category {entry['category']!r}"
+                             f" (categories are in data/schema.json)")
+        if entry.get("role") not in ROLES:
+            raise ValueError(f"{path}: cue {name!r} needs a role, one of {', '.join(ROLES)}")
+    missing = [k for k in STRUCTURE_KINDS if k not in spec]
+    if missing:
+        raise ValueError(f"{path}: the claim-structure features need the cue kinds {missing}")
+    return spec
 
-    promo = any(has(name) for name in PROMOTIONAL)
-    limited = has("hedge") or has("evidence")
+
+def _structure(text: str, counts: np.ndarray, index: dict[str, int],
+               roles: dict[str, str]) -> list[float]:
+    def has(name: str) -> bool:
+        return counts[index[name]] > 0
+
+    def any_of(role: str) -> bool:
+        return any(has(name) for name, r in roles.items() if r == role)
+
+    promo = any_of("promotional")
+    limit, evidence = any_of("limit"), any_of("evidence")
+    limited = limit or evidence
     stripped = text.rstrip()
     return [
         float(promo),
         float(promo and not limited),
         float(has("benefit") and has("weak_modal") and not limited),
         float(has("treatment") and has("benefit") and not limited),
-        float(has("evidence")),
-        float(has("evidence") and not promo),
-        float(has("hedge")),
+        float(evidence),
+        float(evidence and not promo),
+        float(limit),
         float(stripped.endswith("?")),
         float(bool(stripped) and stripped[-1].isalnum()),
         float(np.log1p(len(text.split()))),

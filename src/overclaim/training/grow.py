@@ -9,6 +9,7 @@ for ``overclaim corpus add`` and a Label Studio import file with pre-annotations
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -16,24 +17,29 @@ import numpy as np
 import pandas as pd
 
 from overclaim import atomic
-from overclaim.errors import CorpusError
+from overclaim.errors import CorpusError, InputError
+from overclaim.inputs.sources import html_main_text
 from overclaim.training import corpus as corpus_lib
 from overclaim.training import evaluate as ev
 from overclaim.model import estimators as model_lib
-from overclaim.schema import LABELS
+from overclaim.schema import CATEGORIES, LABELS
 from overclaim.paths import corpus_dir
 from overclaim.text.segment import Unit
 
-#: Label Studio labeling config matching the tasks written by :func:`label_studio_tasks`.
-LABEL_STUDIO_CONFIG = """<View>
+def _choices(values) -> str:
+    return "".join(f'<Choice value="{v}"/>' for v in values)
+
+
+#: Label Studio's labelling interface for the tasks :func:`label_studio_tasks` writes,
+#: built from the schema's labels and categories.
+LABEL_STUDIO_CONFIG = f"""<View>
   <Text name="text" value="$text"/>
   <Header value="Context: $context"/>
   <Choices name="label" toName="text" choice="single" showInline="true">
-    <Choice value="overclaim"/><Choice value="hedged"/><Choice value="supported"/><Choice value="neutral"/>
+    {_choices(LABELS)}
   </Choices>
   <Choices name="categories" toName="text" choice="multiple" showInline="true">
-    <Choice value="efficacy"/><Choice value="safety"/><Choice value="superiority"/><Choice value="novelty"/>
-    <Choice value="authority"/><Choice value="testimonial"/><Choice value="statistic"/><Choice value="vague-evidence"/>
+    {_choices(CATEGORIES)}
   </Choices>
 </View>
 """
@@ -58,10 +64,21 @@ def suggest(paths: Iterable[Path], scorer, treatment: str, root: Path | None = N
     """Rows for new documents, least-sure units first, with the model's suggestion.
 
     Documents outside ``corpus/documents/`` are copied into ``documents/authored/``
-    (never overwriting a different file of the same name) so offsets stay traceable.
+    (never overwriting a different file of the same name) so offsets stay traceable. An
+    HTML page is cut as a scan reads it: its extracted main text, kept as ``<name>.txt``.
     """
     base = root or corpus_dir()
-    placed = [_place(Path(p), base) for p in paths]
+    placed = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for path in map(Path, paths):
+            try:
+                text = html_main_text(path)
+            except InputError as error:
+                raise CorpusError(f"{path}: {error}") from None
+            if text is not None:
+                path = Path(scratch) / f"{path.stem}.txt"
+                atomic.write_text(path, text if text.endswith("\n") else text + "\n")
+            placed.append(_place(path, base))
     rows = corpus_lib.template(placed, treatment, base, voice=voice, page_kind=page_kind)
     if rows.empty:
         return rows
