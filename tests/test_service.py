@@ -407,3 +407,17 @@ def test_slow_headers_and_bodies_are_cut_off(live_server):
     with socket.create_connection(("127.0.0.1", live_server)) as normal:
         normal.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert _closed_within(normal, 5).startswith(b"HTTP/1.1 200")
+
+
+def test_moderations_takes_input_as_a_string_or_a_list(client):
+    one = client.post("/v1/moderations", json={"input": PROMO}).json()
+    assert len(one["results"]) == 1 and one["results"][0]["flagged"] is True
+    assert "sentences" not in one["results"][0]  # compact by default
+    many = client.post("/v1/moderations", json={"input": [PROMO, "", CAUTIOUS]}).json()
+    flags = [r["flagged"] for r in many["results"]]
+    assert flags == [True, None, False]
+    assert many["results"][1]["error"] == "empty input"
+    full = client.post("/v1/moderations", json={"input": PROMO,
+                                                "options": {"detail": "full"}}).json()
+    assert full["results"][0]["sentences"]
+    assert client.post("/v1/moderations", json={"input": 3}).status_code == 422

@@ -1,5 +1,6 @@
-"""The HTTP service: ``POST /v1/score``, ``POST /v1/score-batch``, ``GET /healthz`` and a
-small review page at ``/``, over one :class:`~overclaim.scoring.scorer.Scorer` loaded at start.
+"""The HTTP service: ``POST /v1/score``, ``POST /v1/score-batch``, ``POST /v1/moderations``
+(``{"input": str | [str]}``, as moderation APIs take it), ``GET /healthz`` and a small
+review page at ``/``, over one :class:`~overclaim.scoring.scorer.Scorer` loaded at start.
 
     from overclaim.adapters.service import create_app, serve
     app = create_app()                  # an ASGI app for any server
@@ -9,7 +10,7 @@ Bodies over ``max_bytes`` are refused (413) and bodies that arrive too slowly (4
 before they are parsed; bad input gets a 4xx JSON ``{"detail": ...}``. Scoring runs in a
 worker pool off the event loop, within a time budget (503 past it). URLs are fetched only
 when the app is built with ``allow_urls=True``, and then only from public addresses,
-pinned at connection time (:func:`overclaim.inputs.extract.check_public_url`), so the service
+pinned at connection time (:func:`overclaim.inputs.fetch.check_public_url`), so the service
 cannot be used to reach the machine it runs on or its private network. ``/docs`` serves
 its assets from the installed package (fastapi-offline): it works with no network.
 """
@@ -20,7 +21,7 @@ import asyncio
 import contextlib
 import functools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 try:
     from fastapi import FastAPI, HTTPException
@@ -32,30 +33,22 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
         from error
 
 import overclaim
-from overclaim.schema import CATEGORIES
-from overclaim.errors import InputError
-from overclaim.inputs.extract import Fetcher, check_public_url
+from overclaim.errors import InputError, OptionError
+from overclaim.inputs.fetch import Fetcher, check_public_url
+from overclaim.render.review_page import REVIEW_PAGE
+from overclaim.scoring.options import pydantic_model
 from overclaim.scoring.scorer import Scorer
 
 MAX_BATCH = 100
 NO_URLS = "this service does not fetch URLs; start it with --allow-urls"
-Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 
 
 # --- request bodies -------------------------------------------------------------------
 
 
-class Options(BaseModel):
-    """Scoring options for one request; unset fields keep the model card's defaults."""
-
-    model_config = ConfigDict(extra="forbid")
-    flag_threshold: float | None = Field(None, ge=0, le=1)
-    review_threshold: float | None = Field(None, ge=0, le=1)
-    categories: list[Category] | None = Field(None, description="report only these categories")
-    context_window: int | None = Field(None, ge=0, le=5,
-                                       description="neighbouring units on each side used as context")
-    category_thresholds: dict[Category, float] | None = Field(
-        None, description="also flag a unit when its score for a category reaches this value")
+#: Scoring options for one request, built from :class:`~overclaim.ScoringOptions` (one
+#: definition for library, CLI and service); unset fields keep the server's defaults.
+Options = pydantic_model()
 
 
 class ScoreRequest(BaseModel):
@@ -65,6 +58,14 @@ class ScoreRequest(BaseModel):
     text: str | None = None
     html: str | None = None
     url: str | None = None
+    options: Options | None = None
+
+
+class ModerationRequest(BaseModel):
+    """Text to moderate, one string or a list (as moderation APIs take it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    input: str | list[str] = Field(description="a text, or up to 100 texts")
     options: Options | None = None
 
 
@@ -114,9 +115,10 @@ def score_item(scorer: Scorer, allow_urls: bool, item: dict, defaults: dict | No
                 + (f" (got {', '.join(given)})" if given else ""))
     own = {k: v for k, v in (item.get("options") or {}).items() if v is not None}
     changes = {**(defaults or {}), **own}
-    if "categories" in changes:
-        changes["categories"] = tuple(changes["categories"])
-    page_scorer = scorer.with_options(**changes) if changes else scorer
+    try:
+        page_scorer = scorer.with_options(**changes) if changes else scorer
+    except OptionError as error:
+        return ("error", 422, str(error))
     try:
         if item.get("url") is None:
             is_text = item.get("text") is not None
@@ -229,11 +231,12 @@ def create_app(scorer: Scorer | None = None, allow_urls: bool = False,
                     "the JSON schema `overclaim.result/1`.")
     app.add_middleware(_BodyLimit, max_bytes=max_bytes, timeout=body_timeout)
 
-    async def run(item: ScoreRequest, defaults: Options | None, include_text: bool) -> tuple:
+    async def run(item: ScoreRequest, defaults: Options | None, include_text: bool,
+                  plain_defaults: dict | None = None) -> tuple:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            executor, job, allow_urls, item.model_dump(),
-            defaults.model_dump(exclude_none=True) if defaults else None, include_text)
+        given = defaults.model_dump(exclude_none=True) if defaults else plain_defaults
+        return await loop.run_in_executor(executor, job, allow_urls, item.model_dump(), given,
+                                          include_text)
 
     async def within_budget(awaitable):
         try:
@@ -267,13 +270,30 @@ def create_app(scorer: Scorer | None = None, allow_urls: bool = False,
             results.append(scorer.error_result(source, outcome[2], given).to_dict())
         return {"results": results}
 
+    @app.post("/v1/moderations", summary="Moderate text: {\"input\": str | [str]}")
+    async def moderations(request: ModerationRequest) -> dict[str, Any]:
+        """One compact result per input text, in order (`flagged`, `categories`,
+        `category_scores`, `spans`, `passages`; set `options.detail` to "full" for units);
+        a text that cannot be scored gets `error` set and `score` null."""
+        texts = [request.input] if isinstance(request.input, str) else request.input
+        if len(texts) > MAX_BATCH:
+            raise HTTPException(422, f"at most {MAX_BATCH} inputs per request")
+        defaults = {"detail": "compact",
+                    **(request.options.model_dump(exclude_none=True) if request.options else {})}
+        outcomes = await within_budget(asyncio.gather(
+            *(run(ScoreRequest(text=text), None, False, defaults) for text in texts)))
+        results = [outcome[1] if outcome[0] == "ok"
+                   else scorer.error_result("<text>", outcome[2], text).to_dict(detail="compact")
+                   for text, outcome in zip(texts, outcomes)]
+        return {"model": scorer.model_info(), "results": results}
+
     @app.get("/healthz", summary="Liveness and the loaded model")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "model": scorer.model_info()}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> str:
-        return PAGE
+        return REVIEW_PAGE
 
     return app
 
@@ -336,86 +356,3 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_urls: bool = False,
     uvicorn.run(create_app(Scorer.load(model), allow_urls=allow_urls, workers=workers),
                 host=host, port=port, limit_concurrency=connection_limit, timeout_keep_alive=5,
                 http=header_deadline_protocol())
-
-
-# --- the review page (self-contained: no external resources) -----------------------------
-
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>overclaim</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f6f4}
-header{background:#22303c;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
-header p{margin:2px 0 0;font-size:13px;color:#cfd8dc}
-main{max-width:1000px;margin:0 auto;padding:16px 24px}
-textarea{width:100%;box-sizing:border-box;height:170px;font:14px/1.4 system-ui,sans-serif;
- padding:8px;border:1px solid #bbb;border-radius:6px}
-button{font-size:15px;padding:6px 18px;margin:8px 0;border:0;border-radius:6px;
- background:#22303c;color:#fff;cursor:pointer}button:disabled{opacity:.5}
-.card{background:#fff;border-radius:8px;padding:16px;margin-top:12px}
-#summary{font-size:16px}#summary strong{font-size:22px}
-#text{white-space:pre-wrap}
-.u{padding:1px 2px;border-radius:3px}
-.u.flagged{background:#ffd3cc;border-bottom:2px solid #c0392b}
-.u.review{background:#fff1c2;border-bottom:2px dashed #b7950b}
-.why{display:inline-block;font-size:12px;line-height:1.3;color:#8a2b1f;background:#fdf0ee;
- border-radius:3px;padding:0 5px;margin:0 4px}
-.why.review{color:#7d6608;background:#fdf8e6}
-.error{color:#a00}.meta{color:#666;font-size:13px}[hidden]{display:none}
-</style></head>
-<body><header><h1>overclaim</h1>
-<p>Paste health-treatment copy (text or HTML) to see which sentences overclaim, and why.
-A reviewer's aid, not a verdict.</p></header>
-<main>
-<label for="input"><strong>Text or HTML</strong></label>
-<textarea id="input" placeholder="Paste a page, a paragraph or its HTML here"></textarea>
-<button id="score">Score</button> <span class="meta">(Ctrl+Enter)</span>
-<p id="error" class="error" hidden></p>
-<section id="result" class="card" hidden>
-<div id="summary"></div>
-<p class="meta">Highlighted: <span class="u flagged">flagged</span> and
-<span class="u review">to review</span>; the reason is beside each and on hover.</p>
-<div id="text"></div></section>
-</main>
-<script>
-const $ = id => document.getElementById(id);
-function el(tag, cls, text){const e=document.createElement(tag);
-  if(cls)e.className=cls; if(text!==undefined)e.textContent=text; return e;}
-function reason(s){
-  const cues=[...new Set(s.cues.filter(c=>c.category).map(c=>c.text.toLowerCase()))].sort();
-  return `${s.status}: P(overclaim) ${s.overclaim.toFixed(2)}; categories: `+
-    `${s.categories.join(', ')||'-'}; cues: ${cues.join(', ')||'-'}`;}
-function show(r){
-  const flagged=r.sentences.filter(s=>s.status==='flagged').length;
-  const review=r.sentences.filter(s=>s.status==='review').length;
-  const cats=Object.keys(r.categories).filter(c=>r.categories[c]);
-  const summary=$('summary'); summary.textContent='';
-  summary.append('page score ', el('strong','score',r.score.toFixed(3)),
-    ` \\u00b7 ${flagged} flagged, ${review} to review, ${r.sentences.length} units`+
-    (cats.length?` \\u00b7 categories: ${cats.join(', ')}`:''));
-  const box=$('text'); box.textContent=''; let at=0;
-  for(const s of r.sentences){
-    box.append(r.text.slice(at,s.start)); at=s.end;
-    if(s.status==='clear'){box.append(s.text); continue;}
-    const why=reason(s), span=el('span','u '+s.status,s.text);
-    span.title=why; box.append(span, el('span','why '+s.status,why));}
-  box.append(r.text.slice(at));
-  $('result').hidden=false;}
-async function run(){
-  const value=$('input').value, button=$('score');
-  $('error').hidden=true; button.disabled=true;
-  const field=/^\\s*<[a-z!]/i.test(value)?'html':'text';
-  try{
-    const response=await fetch('/v1/score?include_text=true',{method:'POST',
-      headers:{'Content-Type':'application/json'},body:JSON.stringify({[field]:value})});
-    const data=await response.json();
-    if(!response.ok) throw new Error(typeof data.detail==='string'?data.detail:
-      JSON.stringify(data.detail));
-    show(data);
-  }catch(e){$('result').hidden=true; $('error').textContent='Not scored: '+e.message;
-    $('error').hidden=false;}
-  finally{button.disabled=false;}}
-$('score').addEventListener('click',run);
-$('input').addEventListener('keydown',e=>{if(e.key==='Enter'&&e.ctrlKey)run();});
-</script></body></html>
-"""

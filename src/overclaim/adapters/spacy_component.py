@@ -67,8 +67,7 @@ class OverclaimComponent:
     def _units(self, doc: Doc) -> list[Unit]:
         """Existing sentence boundaries if set, else overclaim's segmenter (and set them)."""
         if doc.has_annotation("SENT_START"):
-            return [Unit(s.start_char, s.end_char, s.text, "sentence", i)
-                    for i, s in enumerate(doc.sents)]
+            return [Unit(s.start_char, s.end_char, s.text, "sentence") for s in doc.sents]
         units = segment(doc.text)
         spans = (doc.char_span(u.start, u.end, alignment_mode="expand") for u in units)
         starts = {span.start for span in spans if span is not None}

@@ -91,8 +91,8 @@ class Scorer:
         """
         texts = [str(t) for t in texts]
         self.check_size(sum(len(t) for t in texts))
-        units = [Unit(0, min(len(t), MAX_UNIT_CHARS), t[:MAX_UNIT_CHARS], "sentence", i)
-                 for i, t in enumerate(texts)]
+        units = [Unit(0, min(len(t), MAX_UNIT_CHARS), t[:MAX_UNIT_CHARS], "sentence")
+                 for t in texts]
         return self._score_units(units, groups=None)
 
     def score_units(self, units: Sequence[Unit]) -> list[SentenceResult]:
@@ -104,7 +104,7 @@ class Scorer:
         units = list(units)
         self.check_size(sum(len(u.text) for u in units))
         capped = [u if len(u.text) <= MAX_UNIT_CHARS else
-                  Unit(u.start, u.start + MAX_UNIT_CHARS, u.text[:MAX_UNIT_CHARS], u.kind, u.block)
+                  Unit(u.start, u.start + MAX_UNIT_CHARS, u.text[:MAX_UNIT_CHARS], u.kind)
                   for u in units]
         return self._score_units(capped, groups=[0] * len(capped))
 

@@ -68,9 +68,6 @@ class CueMatcher:
             for name, token_patterns in json.loads(patterns.read_text(encoding="utf-8")).items():
                 self._patterns.add(name, token_patterns)
 
-    def match(self, text: str) -> list[Cue]:
-        return self.match_doc(self.nlp.tokenizer(text))
-
     def match_many(self, texts: list[str]) -> list[list[Cue]]:
         return [self.match_doc(doc) for doc in self.nlp.tokenizer.pipe(texts, batch_size=256)]
 

@@ -57,7 +57,6 @@ class Unit:
     end: int
     text: str
     kind: UnitKind
-    block: int  # index of the paragraph/bullet block the unit came from
 
 
 @lru_cache(maxsize=1)
@@ -76,8 +75,8 @@ def normalise(text: str) -> str:
 def segment(text: str) -> list[Unit]:
     """Split ``text`` into units with offsets into ``text``."""
     units: list[Unit] = []
-    for block_index, (start, end, is_bullet) in enumerate(_blocks(text)):
-        units.extend(_split_block(text, start, end, is_bullet, block_index))
+    for start, end, is_bullet in _blocks(text):
+        units.extend(_split_block(text, start, end, is_bullet))
     return units
 
 
@@ -132,14 +131,14 @@ def _continues(text: str, start: int, end: int, line: str) -> bool:
     return line[:1].islower() and not _ends_sentence(text, start, end)
 
 
-def _split_block(text: str, start: int, end: int, is_bullet: bool, block: int) -> list[Unit]:
+def _split_block(text: str, start: int, end: int, is_bullet: bool) -> list[Unit]:
     chunk = text[start:end]
     if not chunk.strip():
         return []
     if not is_bullet and _looks_like_heading(chunk):
-        return _units(text, [(start, end)], "heading", block)
+        return _units(text, [(start, end)], "heading")
     spans = [(start + a, start + b) for a, b in _sentence_spans(chunk)]
-    return _units(text, spans, "bullet" if is_bullet else "sentence", block)
+    return _units(text, spans, "bullet" if is_bullet else "sentence")
 
 
 def _looks_like_heading(chunk: str) -> bool:
@@ -151,14 +150,14 @@ def _looks_like_heading(chunk: str) -> bool:
     )
 
 
-def _units(text: str, spans: list[tuple[int, int]], kind: UnitKind, block: int) -> list[Unit]:
+def _units(text: str, spans: list[tuple[int, int]], kind: UnitKind) -> list[Unit]:
     """Units of the spans, trimmed; a span without a letter or digit says nothing and is dropped."""
     units = []
     for a, b in spans:
         for c, d in _cap_length(text, a, b):
             c, d = _trim(text, c, d)
             if d > c and _HAS_WORD.search(text, c, d):
-                units.append(Unit(c, d, text[c:d], kind, block))
+                units.append(Unit(c, d, text[c:d], kind))
     return units
 
 

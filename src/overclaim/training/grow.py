@@ -135,7 +135,7 @@ def _place(path: Path, base: Path) -> Path:
 
 
 def _unit(row) -> Unit:
-    return Unit(int(row.start), int(row.end), row.text, row.kind, 0)
+    return Unit(int(row.start), int(row.end), row.text, row.kind)
 
 
 def _contexts(rows: pd.DataFrame) -> list[str]:
