@@ -14,8 +14,9 @@ from pathlib import Path
 import click
 
 from overclaim.errors import CorpusError, ModelError
-from overclaim.schema import CATEGORIES, PAGE_KINDS, VOICES
-from overclaim.limits import MAX_INPUT_BYTES
+from overclaim.render import FORMATS
+from overclaim.scoring.options import click_options
+from overclaim.schema import PAGE_KINDS, VOICES
 
 EXIT_CHECK, EXIT_USAGE, EXIT_PARTIAL, EXIT_TOOL = 1, 2, 3, 4
 EXIT_CODES = {
@@ -220,10 +221,31 @@ def train_command(name: str, output: Path | None, pin: bool, allow_lower: bool) 
         except train.GateError as error:
             raise click.ClickException(str(error)) from None
         click.echo("quality gate pinned")
-    problems = train.check_gate(card)
+    try:
+        problems = train.check_gate(card)
+    except train.GateError as error:
+        raise click.ClickException(str(error)) from None
     if problems:
         for problem in problems:
             click.echo(f"quality gate: {problem}", err=True)
+        raise click.exceptions.Exit(EXIT_CHECK)
+
+
+@main.command(name="gate")
+@click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def gate_command(model: Path | None, as_json: bool) -> None:
+    """Re-measure the model held-out (seed transfer) and compare with the pinned floors."""
+    from overclaim.training import gate
+
+    try:
+        result = gate.check(model, progress=_progress)
+    except (CorpusError, ModelError, gate.GateError) as error:
+        raise ToolError(str(error)) from None
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.table())
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not result.ok:
         raise click.exceptions.Exit(EXIT_CHECK)
 
 
@@ -253,31 +275,6 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
         write_output(as_json, json.dumps(evaluation.to_dict(), indent=2) + "\n")
 
 
-def _scoring_options(threshold: float | None, review: float | None, categories: tuple[str, ...],
-                     context: int, category_thresholds: tuple[str, ...] = (),
-                     max_bytes: int = MAX_INPUT_BYTES):
-    from overclaim.scoring.results import ScoringOptions
-
-    return ScoringOptions(flag_threshold=threshold, review_threshold=review,
-                          categories=categories or None, context_window=context,
-                          category_thresholds=dict(_category_threshold(v)
-                                                   for v in category_thresholds),
-                          max_bytes=max_bytes)
-
-
-def _category_threshold(value: str) -> tuple[str, float]:
-    name, _, number = value.partition("=")
-    try:
-        threshold = float(number)
-    except ValueError:
-        threshold = -1.0
-    if name not in CATEGORIES or not 0 <= threshold <= 1:
-        raise click.BadParameter(f"{value!r}: expected CATEGORY=NUMBER with a category of "
-                                 f"{', '.join(CATEGORIES)} and a number in [0, 1]",
-                                 param_hint="--category-threshold")
-    return name, threshold
-
-
 def _load_scorer(model: Path | None, options):
     from overclaim.scoring.scorer import Scorer
 
@@ -290,37 +287,36 @@ def _load_scorer(model: Path | None, options):
 @main.command(name="scan")
 @click.argument("inputs", nargs=-1)
 @click.option("--urls", "urls_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A file with one URL per line.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv", "html", "md"]),
+              help="A file with one URL per line ('#' starts a comment; https:// is assumed "
+                   "where no scheme is written).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here (refuses to overwrite an input).")
 @click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
-@click.option("--threshold", type=click.FloatRange(0, 1), help="Flag threshold (default: card).")
-@click.option("--review-threshold", type=click.FloatRange(0, 1), help="Review threshold.")
-@click.option("--category", "categories", multiple=True,
-              type=click.Choice(list(CATEGORIES)), help="Report only these categories.")
-@click.option("--category-threshold", "category_thresholds", multiple=True, metavar="CAT=P",
-              help="Also flag units whose score for a category reaches P (repeatable).")
-@click.option("--context", default=1, show_default=True, type=click.IntRange(0, 5),
-              help="Neighbouring units on each side used as context.")
 @click.option("--fail-above", type=click.FloatRange(0, 1),
               help="Exit 1 when any page scores above this.")
 @click.option("--crawl", default=0, type=click.IntRange(0, 10000),
-              help="Follow same-site links from each URL, up to N pages.")
+              help="Follow same-site links (and the site's sitemap.xml) from each URL, up to N "
+                   "pages; a dead link found on the way is a warning, not a failed input.")
+@click.option("--delay", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Pause between requests to one host (default: 1 when crawling, else 0).")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Hosts fetched at once (one request at a time per host).")
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds per HTTP request.")
-@click.option("--max-bytes", default=MAX_INPUT_BYTES, show_default=True, type=click.IntRange(min=1),
-              help="Size cap per input (file, URL, stdin), in bytes.")
 @click.option("--ignore-robots", is_flag=True, help="Fetch even where robots.txt disallows.")
 @click.option("--top", default=10, show_default=True, help="Passages shown in summaries.")
+@click.option("--dedupe-site", is_flag=True,
+              help="Count text repeated across pages of one site (menus, banners) once, on its "
+                   "first page; marks later copies 'repeated'. Off: pages score independently.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def scan_command(inputs, urls_file, fmt, output, model, threshold, review_threshold, categories,
-                 category_thresholds, context, fail_above, crawl, timeout, max_bytes,
-                 ignore_robots, top, no_progress):
+@click_options
+def scan_command(inputs, urls_file, fmt, output, model, fail_above, crawl, delay, concurrency,
+                 timeout, ignore_robots, top, dedupe_site, no_progress, options):
     """Score pages (files, folders, URLs, or - for stdin) and report flagged passages."""
     from tqdm import tqdm
 
-    from overclaim.render import report
+    from overclaim.render import render
     from overclaim.scoring.scan import FetchOptions, output_conflict, plan, scan
 
     if not inputs and not urls_file:
@@ -328,29 +324,42 @@ def scan_command(inputs, urls_file, fmt, output, model, threshold, review_thresh
     conflict = output_conflict(output, list(inputs), urls_file) if output is not None else None
     if conflict:
         raise click.UsageError(f"{conflict}; refusing to write the report there")
-    scorer = _load_scorer(model, _scoring_options(threshold, review_threshold, categories, context,
-                                                  category_thresholds, max_bytes))
+    scorer = _load_scorer(model, options)
+    max_bytes = options.max_bytes
     sources = plan(list(inputs), urls_file)
+    warnings: list[str] = []
     with tqdm(total=len(sources), unit="page",
               disable=no_progress or len(sources) < 2 or not sys.stderr.isatty(),
               file=sys.stderr) as bar:
         records = scan(sources, scorer,
                        FetchOptions(timeout=timeout, max_bytes=max_bytes,
-                                    respect_robots=not ignore_robots, crawl=crawl),
-                       progress=bar.update)
+                                    respect_robots=not ignore_robots, crawl=crawl, delay=delay,
+                                    concurrency=concurrency, warn=warnings.append),
+                       progress=bar.update, dedupe_site=dedupe_site)
     for record in records:
         if record.error:
             click.echo(f"error: {record.source}: {record.error}", err=True)
-    text = report.render(records, fmt, scorer.model_info(), top)
+    _report_crawl(records, warnings, crawl)
+    text = render(records, fmt, scorer.model_info(), top)
     if output:
         write_output(output, text)
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
-    if fail_above is not None and any(r.result and r.result.score > fail_above for r in records):
+    if fail_above is not None and any(r.error is None and r.score > fail_above for r in records):
         raise click.exceptions.Exit(EXIT_CHECK)
     if any(r.error for r in records):
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _report_crawl(records, warnings: list[str], crawl: int) -> None:
+    """Each link a crawl skipped as a warning, then a count of pages, failures and warnings."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if crawl > 0 or warnings:
+        failed = sum(1 for r in records if r.error)
+        click.echo(f"summary: {len(records) - failed} page(s) scored, {failed} input(s) failed, "
+                   f"{len(warnings)} warning(s) (crawled links skipped)", err=True)
 
 
 @corpus_group.command(name="suspects")
