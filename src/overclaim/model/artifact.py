@@ -37,8 +37,8 @@ from typing import Any
 from overclaim import atomic
 from overclaim.errors import ModelError
 from overclaim.model.compile import CompiledModel
+from overclaim.model.profiles import DEFAULT_NAME, DEFAULT_PROFILE, PROFILES
 
-DEFAULT_NAME = "overclaim-default"
 CARD_SUFFIX = ".card.json"
 #: Environment variable naming the model to load when none is given.
 MODEL_ENV = "OVERCLAIM_MODEL"
@@ -82,7 +82,13 @@ def validate_card(card: Any, name: str) -> dict[str, Any]:
 
     if not isinstance(card, dict):
         raise refuse("is not a model card (not a JSON object)")
-    for key in ("file", "fast_file", "sha256", "fast_sha256", "card_sha256"):
+    if card.get("profile", "fast") not in PROFILES:
+        raise refuse(f"names an unknown profile {card.get('profile')!r}")
+    accurate = card.get("profile") == "accurate"
+    keys = (("linear_card", "linear_card_sha256", "encoder_file", "encoder_sha256",
+             "tokenizer_file", "tokenizer_sha256") if accurate else
+            ("file", "fast_file", "sha256", "fast_sha256"))
+    for key in keys + ("card_sha256",):
         value = card.get(key)
         if not isinstance(value, str) or not value or "/" in value or "\\" in value \
                 or value.startswith("."):
@@ -100,28 +106,51 @@ def validate_card(card: Any, name: str) -> dict[str, Any]:
         raise refuse(f"labels must be {list(LABELS)}")
     if not isinstance(card.get("categories"), list) or not set(card["categories"]) <= set(CATEGORIES):
         raise refuse("names unknown categories")
-    if card.get("lexicon_sha256") != lexicon_digest():
+    if accurate:
+        _check_stacker(card.get("stacker"), refuse)
+        if not isinstance(card.get("max_length"), int) or card["max_length"] < 8:
+            raise refuse("needs the encoder's max_length")
+    elif card.get("lexicon_sha256") != lexicon_digest():
         raise refuse("was trained with other cue lexicons than the installed ones "
                      "(src/overclaim/data/cues); retrain it")
     return card
+
+
+def _check_stacker(stacker: Any, refuse) -> None:
+    from overclaim.schema import LABELS
+
+    n = len(LABELS)
+    try:
+        ok = (len(stacker["coef"]) == n and all(len(row) == 2 * n for row in stacker["coef"])
+              and len(stacker["intercept"]) == n)
+    except (TypeError, KeyError):
+        ok = False
+    if not ok:
+        raise refuse(f"needs a stacker with a {n} x {2 * n} 'coef' and {n} 'intercept' values")
 
 
 def card_file(directory: Path, name: str = DEFAULT_NAME) -> Path:
     return Path(directory) / f"{name}{CARD_SUFFIX}"
 
 
-def resolve(path: str | Path) -> Path:
-    """The card of the model at ``path``: a card file, or a folder holding the default card."""
+def _profile_name(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ModelError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    return PROFILES[profile]
+
+
+def resolve(path: str | Path, profile: str = DEFAULT_PROFILE) -> Path:
+    """The card of the model at ``path``: a card file, or a folder holding the profile's card."""
     path = Path(path)
     if path.is_dir():
-        path = card_file(path)
+        path = card_file(path, _profile_name(profile))
     if not path.name.endswith(CARD_SUFFIX):
         raise ModelError(f"{path}: give a model's card (a {CARD_SUFFIX} file) or the folder "
                          "holding it")
     return path
 
 
-def default_card() -> Path:
+def default_card(profile: str = DEFAULT_PROFILE) -> Path:
     """The model used when none is given, and the places looked at, in order.
 
     1. the card named by the ``OVERCLAIM_MODEL`` environment variable;
@@ -132,14 +161,15 @@ def default_card() -> Path:
 
     env = os.environ.get(MODEL_ENV)
     if env:
-        return resolve(env)
+        return resolve(env, profile)
+    name = _profile_name(profile)
     looked: list[Path] = []
     checkout = checkout_root()
     if checkout is not None:
-        looked.append(card_file(checkout / "models"))
+        looked.append(card_file(checkout / "models", name))
     bundled = bundled_models_dir()
     if bundled is not None:
-        looked.append(card_file(bundled))
+        looked.append(card_file(bundled, name))
     for candidate in looked:
         if candidate.is_file():
             return candidate
@@ -150,13 +180,16 @@ def default_card() -> Path:
 
 @dataclass
 class ModelBundle:
-    """A verified model: its card, the compiled scorer, and (lazily) the reference model."""
+    """A verified model: its card, the model the scorer calls (``compiled``: a
+    :class:`CompiledModel`, or for the accurate profile an ensemble over one), and (lazily)
+    the reference scikit-learn model. ``linear`` is the accurate profile's fast bundle."""
 
     card: dict[str, Any]
-    compiled: CompiledModel
+    compiled: Any
     path: Path  # the card
     sha256: str  # of the card, which holds every file's hash: the model's identity
     thresholds: dict[str, float] = field(default_factory=dict)
+    linear: "ModelBundle | None" = None
     _reference: Any = None
 
     @property
@@ -164,14 +197,22 @@ class ModelBundle:
         return self.card.get("name", "unnamed")
 
     @property
+    def profile(self) -> str:
+        return self.card.get("profile", "fast")
+
+    @property
     def context_window(self) -> int:
         """Neighbouring units on each side the model was trained with as context."""
+        if self.linear is not None:
+            return self.linear.context_window
         return int(self.card.get("params", {}).get("context_window", 1))
 
     @property
     def model(self):
-        """The scikit-learn :class:`~overclaim.model.estimators.OverclaimModel` (read, checked and
-        unpickled on first use)."""
+        """The scikit-learn :class:`~overclaim.model.estimators.OverclaimModel` (the linear
+        part's, for the accurate profile), read, checked and unpickled on first use."""
+        if self.linear is not None:
+            return self.linear.model
         if self._reference is None:
             import joblib
 
@@ -206,10 +247,15 @@ def _read_checked(path: Path, expected: str | None) -> bytes:
     return data
 
 
-def load(path: str | Path | None = None) -> ModelBundle:
-    """Check the compiled file against the card, warn on another scikit-learn, load it."""
-    card_path = resolve(path) if path is not None else default_card()
+def load(path: str | Path | None = None, profile: str = DEFAULT_PROFILE) -> ModelBundle:
+    """Check a model's files against its card and load it.
+
+    ``path``: a card, or a folder holding the profile's card; default :func:`default_card`.
+    """
+    card_path = resolve(path, profile) if path is not None else default_card(profile)
     card, raw = read_card(card_path)
+    if card.get("profile") == "accurate":
+        return _load_accurate(card_path, card, raw)
     data = _read_checked(card_path.parent / card["fast_file"], card.get("fast_sha256"))
     trained_with = card.get("versions", {}).get("scikit-learn")
     try:
@@ -225,6 +271,28 @@ def load(path: str | Path | None = None) -> ModelBundle:
         raise ModelError(f"{card['fast_file']} cannot be loaded: {error}") from None
     return ModelBundle(card=card, compiled=compiled, path=card_path, sha256=sha256_bytes(raw),
                        thresholds=dict(card.get("thresholds", {})))
+
+
+def _load_accurate(card_path: Path, card: dict[str, Any], raw: bytes) -> ModelBundle:
+    """The fast bundle it names (checked by its card's hash), the encoder, the stacker."""
+    from overclaim.model.encoder import EncoderModel
+    from overclaim.model.ensemble import EnsembleModel, Stacker
+
+    linear = load(card_path.parent / card["linear_card"], profile="fast")
+    if linear.sha256 != card["linear_card_sha256"]:
+        raise ModelError(f"{card_path.name} was trained over another {card['linear_card']} "
+                         "than the one installed; retrain the accurate profile")
+    onnx = _read_checked(card_path.parent / card["encoder_file"], card["encoder_sha256"])
+    tokenizer = _read_checked(card_path.parent / card["tokenizer_file"], card["tokenizer_sha256"])
+    try:
+        encoder = EncoderModel.from_bytes(onnx, tokenizer, card["max_length"])
+    except ModelError:
+        raise
+    except Exception as error:  # an unreadable graph is reported, not raised raw
+        raise ModelError(f"{card['encoder_file']} cannot be loaded: {error}") from None
+    ensemble = EnsembleModel(linear.compiled, encoder, Stacker.from_dict(card["stacker"]))
+    return ModelBundle(card=card, compiled=ensemble, path=card_path, sha256=sha256_bytes(raw),
+                       thresholds=dict(card.get("thresholds", {})), linear=linear)
 
 
 def save(reference: bytes, compiled: bytes, card: dict[str, Any], directory: Path,
@@ -252,8 +320,31 @@ def save(reference: bytes, compiled: bytes, card: dict[str, Any], directory: Pat
     return path
 
 
+def save_accurate(encoder: bytes, tokenizer: bytes, card: dict[str, Any], directory: Path,
+                  name: str = PROFILES["accurate"], linear_name: str = DEFAULT_NAME) -> Path:
+    """Write the accurate profile's encoder files, then its card, naming the fast profile's
+    card (already in ``directory``) by file name and hash; returns the card."""
+    directory = Path(directory)
+    linear_card = card_file(directory, linear_name)
+    _, linear_raw = read_card(linear_card)
+    files: dict[str, str] = {}
+    for key, data, suffix in (("encoder", encoder, ".onnx"), ("tokenizer", tokenizer, ".tokenizer.json")):
+        digest = sha256_bytes(data)
+        target = directory / f"{name}.{digest[:16]}{suffix}"
+        if not (target.is_file() and sha256_file(target) == digest):
+            atomic.write_bytes(target, data)
+        files[f"{key}_file"], files[f"{key}_sha256"] = target.name, digest
+    card = {**card, "name": name, "profile": "accurate", **files,
+            "linear_card": linear_card.name, "linear_card_sha256": sha256_bytes(linear_raw)}
+    card["card_sha256"] = card_digest(card)
+    atomic.write_text(card_file(directory, name), json.dumps(card, indent=2) + "\n")
+    _remove_unused(directory, name, {files["encoder_file"], files["tokenizer_file"]})
+    return card_file(directory, name)
+
+
 def _remove_unused(directory: Path, name: str, keep: set[str]) -> None:
-    for pattern in (f"{name}.*.joblib", f"{name}.*.fast.pkl", f"{name}.joblib", f"{name}.fast.pkl"):
+    for pattern in (f"{name}.*.joblib", f"{name}.*.fast.pkl", f"{name}.joblib", f"{name}.fast.pkl",
+                    f"{name}.*.onnx", f"{name}.*.tokenizer.json"):
         for stale in directory.glob(pattern):
             if stale.name not in keep:
                 stale.unlink(missing_ok=True)

@@ -43,16 +43,19 @@ class Scorer:
     # --- construction ---------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path | None = None, options: ScoringOptions | None = None) -> "Scorer":
+    def load(cls, path: str | Path | None = None, options: ScoringOptions | None = None,
+             profile: str = artifact.DEFAULT_PROFILE) -> "Scorer":
         """Load a model, checking its files against its card.
 
-        ``path`` is a model card (``<name>.card.json``) or a folder holding
-        ``overclaim-default.card.json``. Without it: the card named by the
-        ``OVERCLAIM_MODEL`` environment variable, else the checkout's ``models/`` (in an
-        editable install), else the model shipped inside the installed package.
-        Raises :class:`~overclaim.errors.ModelError` saying where it looked.
+        ``profile``: "accurate" (default: the linear model and the fine-tuned encoder,
+        stacked) or "fast" (the linear model alone, about 10x cheaper per unit).
+        ``path`` is a model card (``<name>.card.json``) or a folder holding the profile's
+        card. Without it: the card named by the ``OVERCLAIM_MODEL`` environment variable,
+        else the checkout's ``models/`` (in an editable install), else the model shipped
+        inside the installed package. Raises :class:`~overclaim.errors.ModelError` saying
+        where it looked.
         """
-        return cls(artifact.load(path), options)
+        return cls(artifact.load(path, profile), options)
 
     def with_options(self, **changes) -> "Scorer":
         """A scorer sharing this model with some options changed (validated; None = unset).
@@ -76,7 +79,8 @@ class Scorer:
 
     def model_info(self) -> dict:
         card = self.bundle.card
-        return {"name": self.bundle.name, "version": card.get("code_version"),
+        return {"name": self.bundle.name, "profile": self.bundle.profile,
+                "version": card.get("code_version"),
                 "sha256": self.bundle.sha256, "created": card.get("created"),
                 "thresholds": {"flag": self.flag_threshold, "review": self.review_threshold}}
 
