@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from overclaim.inputs import extract
+from overclaim.inputs import decode, fetch, sources
 from overclaim.errors import InputError
 from overclaim.paths import corpus_dir
 
@@ -15,7 +15,7 @@ from .conftest import DATA
 
 
 def test_clinic_page_drops_chrome_keeps_headings_and_bullets():
-    document = extract.from_path(DATA / "clinic_page.html")
+    document = sources.from_path(DATA / "clinic_page.html")
     lines = document.text.splitlines()
     assert "Regrow Your Knee Cartilage Without Surgery" in lines
     assert "- 93% of our patients report lasting relief" in lines
@@ -26,7 +26,7 @@ def test_clinic_page_drops_chrome_keeps_headings_and_bullets():
 
 
 def test_declared_charset_is_used():
-    document = extract.from_path(DATA / "latin1_page.html")
+    document = sources.from_path(DATA / "latin1_page.html")
     assert "café" in document.text and "naïve" in document.text
 
 
@@ -38,14 +38,14 @@ def test_declared_charset_is_used():
      "Our clinic\u2019s \u201cregenerative\u201d caf\u00e9 \u2014 open daily for all of our patients."),
 ])
 def test_decode(raw, expected):
-    assert extract.decode(raw) == expected
+    assert decode.decode(raw) == expected
 
 
 def test_fallback_when_extractor_returns_too_little():
     html = "<html><body><div>" + "".join(
         f"<div class='card'>Ozone therapy claim number {i} heals the joints of our patients and is safe for you.</div>" for i in range(30)
     ) + "</div></body></html>"
-    document = extract.from_bytes(html.encode())
+    document = decode.from_bytes(html.encode())
     assert "Ozone therapy claim number 29 heals the joints of our patients and is safe for you." in document.text
 
 
@@ -60,28 +60,28 @@ def test_fallback_when_extractor_returns_too_little():
 ])
 def test_bad_bytes(raw, message):
     with pytest.raises(InputError, match=message):
-        extract.from_bytes(raw)
+        decode.from_bytes(raw)
 
 
 def test_size_cap_is_checked_before_reading(tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * 1000)
     with pytest.raises(InputError, match="size cap"):
-        extract.from_path(big, max_bytes=100)
+        sources.from_path(big, max_bytes=100)
 
 
 def test_missing_and_directory_paths(tmp_path):
     with pytest.raises(InputError, match="no such file"):
-        extract.from_path(tmp_path / "nope.html")
+        sources.from_path(tmp_path / "nope.html")
     with pytest.raises(InputError, match="not a regular file"):
-        extract.from_path(tmp_path)
+        sources.from_path(tmp_path)
 
 
 def test_iter_files_is_recursive_and_filtered(tmp_path):
     (tmp_path / "a").mkdir()
     for name in ("a/page.html", "b.htm", "c.txt", "d.md", "e.pdf", ".hidden.txt"):
         (tmp_path / name).write_text("x")
-    found = [p.relative_to(tmp_path).as_posix() for p, _ in extract.iter_files(tmp_path)]
+    found = [p.relative_to(tmp_path).as_posix() for p, _ in sources.iter_files(tmp_path)]
     assert found == ["a/page.html", "b.htm", "c.txt", "d.md"]
 
 
@@ -140,7 +140,7 @@ def server():
 
 @pytest.fixture
 def fetcher():
-    with extract.Fetcher(timeout=5, max_bytes=1_000_000) as f:
+    with fetch.Fetcher(timeout=5, max_bytes=1_000_000) as f:
         yield f
 
 
@@ -167,12 +167,12 @@ def test_fetch_refusals(server, fetcher, path, message):
 
 
 def test_robots_can_be_ignored(server):
-    with extract.Fetcher(respect_robots=False) as fetcher:
+    with fetch.Fetcher(respect_robots=False) as fetcher:
         assert fetcher.fetch(server + "/private/page.html").text
 
 
 def test_unreachable_host_is_a_clean_error():
-    with extract.Fetcher(timeout=2) as fetcher:
+    with fetch.Fetcher(timeout=2) as fetcher:
         with pytest.raises(InputError, match="cannot fetch|timed out"):
             fetcher.fetch("http://127.0.0.1:9/nothing-listens-here")
 
@@ -188,26 +188,26 @@ def test_crawl_stays_on_site_and_stops_at_limit(server, fetcher):
                                         ("utf-8", b"\xef\xbb\xbf")])
 def test_text_with_a_byte_order_mark_is_decoded(codec, bom):
     page = "<html><body><p>Stem cells repair discs for good. Call us today.</p></body></html>"
-    document = extract.from_bytes(bom + page.encode(codec))
+    document = decode.from_bytes(bom + page.encode(codec))
     assert "Stem cells repair discs for good." in document.text
     assert document.content_type == "text/html"
 
 
 def test_terse_english_copy_is_not_refused_and_other_languages_are():
     terse = "PRP restores hair fast. Proven results. Zero downtime. Book today. " * 4
-    assert extract.looks_english(terse)
+    assert decode.looks_english(terse)
     german = ("Die Behandlung mit Stammzellen ist nicht zugelassen und wird von der Kasse "
               "nicht bezahlt, das ist für viele Patienten ein Problem mit dem Preis. ") * 2
     spanish = ("El tratamiento con células madre es una opción que los pacientes buscan para "
                "el dolor de la rodilla y por eso las clínicas la ofrecen. ") * 2
     greek = "Τα βλαστοκύτταρα θεραπεύουν τα πάντα σύμφωνα με την κλινική μας σήμερα. " * 4
-    assert not any(extract.looks_english(t) for t in (german, spanish, greek))
+    assert not any(decode.looks_english(t) for t in (german, spanish, greek))
 
 
 def test_no_corpus_document_or_unit_is_refused_as_not_english():
     from overclaim.training import corpus
 
     frame = corpus.load()
-    assert all(extract.looks_english(t) for t in frame["text"])
+    assert all(decode.looks_english(t) for t in frame["text"])
     for doc in frame["doc"].unique():
-        assert extract.looks_english((corpus_dir() / doc).read_text(encoding="utf-8")), doc
+        assert decode.looks_english((corpus_dir() / doc).read_text(encoding="utf-8")), doc

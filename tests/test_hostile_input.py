@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from overclaim import InputError
 from overclaim.text.segment import segment
-from overclaim.inputs import extract as extract_module
+from overclaim.inputs import decode as decode_module
 
 ANY_CHARACTER = st.characters(codec=None, categories=None)  # includes surrogates and controls
 HOSTILE = st.one_of(
@@ -109,8 +109,8 @@ def test_size_cap_is_applied_before_any_work(scorer, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("extraction started on an over-size input")
 
-    monkeypatch.setattr(extract_module, "from_text", forbidden)
-    monkeypatch.setattr(extract_module, "from_bytes", forbidden)
+    monkeypatch.setattr(decode_module, "from_text", forbidden)
+    monkeypatch.setattr(decode_module, "from_bytes", forbidden)
     capped = scorer.with_options(max_bytes=1000)
     with pytest.raises(InputError, match="over the size cap"):
         capped.score("x" * 1001)

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from overclaim.errors import CorpusError, ModelError
+from overclaim.model.profiles import DEFAULT_PROFILE, PROFILES
 from overclaim.render import FORMATS
 from overclaim.scoring.options import click_options
 from overclaim.schema import PAGE_KINDS, VOICES
@@ -149,13 +150,20 @@ def corpus_realism(reference: Path | None, as_json: bool) -> None:
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_markdown())
 
 
+def _document_options(command):
+    """--treatment, --voice and --page-kind: what every unit of a new document is tagged with."""
+    command = click.option("--page-kind", required=True, type=click.Choice(PAGE_KINDS),
+                           help="What the pages are for: selling, weighing evidence, or a mix.")(command)
+    command = click.option("--voice", required=True, type=click.Choice(VOICES),
+                           help="Who speaks in the documents.")(command)
+    return click.option("--treatment", required=True,
+                        help="Treatment tag for every unit, e.g. prp-hair.")(command)
+
+
 @corpus_group.command(name="template")
 @click.argument("documents", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--treatment", required=True, help="Treatment tag for every unit, e.g. prp-hair.")
-@click.option("--voice", required=True, type=click.Choice(VOICES), help="Who speaks in the documents.")
-@click.option("--page-kind", required=True, type=click.Choice(PAGE_KINDS),
-              help="What the pages are for: selling, weighing evidence, or a mix.")
+@_document_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV to write (refuses to overwrite); default: standard output.")
 def corpus_template(documents: tuple[Path, ...], treatment: str, voice: str, page_kind: str,
@@ -275,11 +283,17 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
         write_output(as_json, json.dumps(evaluation.to_dict(), indent=2) + "\n")
 
 
-def _load_scorer(model: Path | None, options):
+PROFILE_OPTION = click.option(
+    "--profile", type=click.Choice(list(PROFILES)), default=DEFAULT_PROFILE, show_default=True,
+    help="accurate: the linear model and the fine-tuned encoder, stacked; fast: the linear "
+         "model alone (about 10x cheaper per unit). Ignored with --model CARD.")
+
+
+def _load_scorer(model: Path | None, options, profile: str = DEFAULT_PROFILE):
     from overclaim.scoring.scorer import Scorer
 
     try:
-        return Scorer.load(model, options)
+        return Scorer.load(model, options, profile)
     except ModelError as error:
         raise ToolError(str(error)) from None
 
@@ -310,9 +324,10 @@ def _load_scorer(model: Path | None, options):
               help="Count text repeated across pages of one site (menus, banners) once, on its "
                    "first page; marks later copies 'repeated'. Off: pages score independently.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@PROFILE_OPTION
 @click_options
 def scan_command(inputs, urls_file, fmt, output, model, fail_above, crawl, delay, concurrency,
-                 timeout, ignore_robots, top, dedupe_site, no_progress, options):
+                 timeout, ignore_robots, top, dedupe_site, no_progress, profile, options):
     """Score pages (files, folders, URLs, or - for stdin) and report flagged passages."""
     from tqdm import tqdm
 
@@ -324,7 +339,7 @@ def scan_command(inputs, urls_file, fmt, output, model, fail_above, crawl, delay
     conflict = output_conflict(output, list(inputs), urls_file) if output is not None else None
     if conflict:
         raise click.UsageError(f"{conflict}; refusing to write the report there")
-    scorer = _load_scorer(model, options)
+    scorer = _load_scorer(model, options, profile)
     max_bytes = options.max_bytes
     sources = plan(list(inputs), urls_file)
     warnings: list[str] = []
@@ -388,22 +403,20 @@ def corpus_suspects(min_confidence: float, output: Path | None) -> None:
 @corpus_group.command(name="suggest")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--treatment", required=True, help="Treatment tag for the new units.")
-@click.option("--voice", required=True, type=click.Choice(VOICES), help="Who speaks in the documents.")
-@click.option("--page-kind", required=True, type=click.Choice(PAGE_KINDS),
-              help="What the pages are for: selling, weighing evidence, or a mix.")
+@_document_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV to write; a Label Studio import (.labelstudio.json) and labeling "
                    "config (.labelstudio.xml) are written beside it.")
 @click.option("--model", type=click.Path(path_type=Path), help=MODEL_HELP)
+@PROFILE_OPTION
 def corpus_suggest(files: tuple[Path, ...], treatment: str, voice: str, page_kind: str,
-                   output: Path, model: Path | None) -> None:
+                   output: Path, model: Path | None, profile: str) -> None:
     """Cut new documents into units to label, least-sure first, with the model's guess."""
     from overclaim.training import grow
 
     if output.exists():
         raise click.UsageError(f"{output} exists; not overwriting it")
-    scorer = _load_scorer(model, None)
+    scorer = _load_scorer(model, None, profile)
     try:
         rows = grow.suggest(files, scorer, treatment, voice=voice, page_kind=page_kind)
         csv_path, tasks_path = grow.write_suggestions(rows, output, scorer.bundle.name)
@@ -422,7 +435,9 @@ def corpus_suggest(files: tuple[Path, ...], treatment: str, voice: str, page_kin
               help="Let clients ask the service to fetch public URLs (never private addresses).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
               help="Scoring processes, each loading the model once (0: threads in the server).")
-def serve_command(host: str, port: int, model: Path | None, allow_urls: bool, workers: int) -> None:
+@PROFILE_OPTION
+def serve_command(host: str, port: int, model: Path | None, allow_urls: bool, workers: int,
+                  profile: str) -> None:
     """Run the HTTP scoring service (POST /v1/score, /v1/score-batch, GET /healthz, /)."""
     try:
         from overclaim.adapters import service
@@ -430,6 +445,7 @@ def serve_command(host: str, port: int, model: Path | None, allow_urls: bool, wo
         raise ToolError(str(error)) from None
 
     try:
-        service.serve(host=host, port=port, allow_urls=allow_urls, model=model, workers=workers)
+        service.serve(host=host, port=port, allow_urls=allow_urls, model=model, workers=workers,
+                      profile=profile)
     except ModelError as error:
         raise ToolError(str(error)) from None

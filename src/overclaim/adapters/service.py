@@ -346,13 +346,15 @@ def header_deadline_protocol(seconds: float = HEADER_TIMEOUT):
 
 def serve(host: str = "127.0.0.1", port: int = 8000, allow_urls: bool = False,
           model: str | Path | None = None, workers: int = 1,
-          connection_limit: int = CONNECTION_LIMIT) -> None:
+          connection_limit: int = CONNECTION_LIMIT, profile: str = "accurate") -> None:
     """Load the model and run the service with uvicorn: ``workers`` scoring processes, at
     most ``connection_limit`` connections at once, request headers due within
     :data:`HEADER_TIMEOUT` s and bodies within :data:`BODY_TIMEOUT` s, idle keep-alive
-    connections closed after 5 s."""
+    connections closed after 5 s. ``profile`` picks the model profile ("accurate" or
+    "fast") when ``model`` is not a card."""
     import uvicorn
 
-    uvicorn.run(create_app(Scorer.load(model), allow_urls=allow_urls, workers=workers),
+    uvicorn.run(create_app(Scorer.load(model, profile=profile), allow_urls=allow_urls,
+                           workers=workers),
                 host=host, port=port, limit_concurrency=connection_limit, timeout_keep_alive=5,
                 http=header_deadline_protocol())

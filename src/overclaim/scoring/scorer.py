@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from overclaim.model import artifact
-from overclaim.inputs import extract
+from overclaim.inputs import decode
 from overclaim.text.context import neighbours
 from overclaim.errors import InputError
 from overclaim.schema import CATEGORIES, LABELS, POSITIVE
@@ -129,14 +129,14 @@ class Scorer:
             raise InputError(f"input is {len(text_or_html)} characters or bytes, over the size "
                              f"cap of {cap} bytes")
         if isinstance(text_or_html, str):
-            document = extract.from_text(text_or_html, source=source, max_bytes=cap)
+            document = decode.from_text(text_or_html, source=source, max_bytes=cap)
         else:
-            document = extract.from_bytes(bytes(text_or_html), source=source, max_bytes=cap)
+            document = decode.from_bytes(bytes(text_or_html), source=source, max_bytes=cap)
         return self.score_document(document)
 
-    def score_document(self, document: extract.Document,
+    def score_document(self, document: decode.Document,
                        units: Sequence[Unit] | None = None) -> PageResult:
-        """Score an :class:`overclaim.inputs.extract.Document`, cut by the segmenter unless ``units``
+        """Score an :class:`overclaim.inputs.decode.Document`, cut by the segmenter unless ``units``
         (offsets into ``document.text``) are given."""
         sentences = self.score_units(segment(document.text) if units is None else units)
         return page_builder.build(

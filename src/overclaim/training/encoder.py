@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import io
 import math
 import random
@@ -38,6 +37,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from overclaim import atomic
+from overclaim.model.artifact import sha256_bytes, sha256_file
 from overclaim.schema import LABELS
 
 #: The package that ships the base weights, and the model it packages.
@@ -113,16 +113,8 @@ def _base_info(base: Any) -> dict[str, Any]:
         "name": BASE_MODEL if packaged else base.name,
         "package": BASE_PACKAGE if packaged else None,
         "version": metadata.version(BASE_PACKAGE) if packaged else None,
-        "weights_sha256": _sha256_file(weights) if weights.exists() else None,
+        "weights_sha256": sha256_file(weights) if weights.exists() else None,
     }
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _load_tokenizer(base: Any, max_length: int):
@@ -516,9 +508,9 @@ def _card_entry(fine_tuned: FineTuned, onnx_file: str, int8_bytes: bytes,
     return {
         "format": "onnx-int8",
         "file": onnx_file,
-        "sha256": hashlib.sha256(int8_bytes).hexdigest(),
+        "sha256": sha256_bytes(int8_bytes),
         "tokenizer": TOKENIZER_FILE,
-        "tokenizer_sha256": hashlib.sha256(tokenizer_bytes).hexdigest(),
+        "tokenizer_sha256": sha256_bytes(tokenizer_bytes),
         "max_length": fine_tuned.params.max_length,
         "context": fine_tuned.params.context,
         "labels": list(fine_tuned.labels),

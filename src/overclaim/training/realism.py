@@ -214,15 +214,15 @@ def reference_units(folder: Path) -> pd.DataFrame:
     Pages that cannot be read are skipped; the caller reports how many were used.
     """
     from overclaim.errors import InputError
-    from overclaim.inputs import extract
+    from overclaim.inputs.sources import from_path, iter_files
     from overclaim.text.segment import segment
 
     rows = []
-    for path, problem in extract.iter_files(Path(folder)):
+    for path, problem in iter_files(Path(folder)):
         if problem is not None:
             continue
         try:
-            document = extract.from_path(path)
+            document = from_path(path)
         except InputError:
             continue
         rows.extend({"doc": str(path), "text": unit.text} for unit in segment(document.text))
