@@ -55,13 +55,26 @@ def copy_model(tmp_path: Path) -> Path:
     """A copy of the shipped model (card and files), safe to tamper with; returns the card."""
     from overclaim.model import artifact
 
-    source = artifact.default_card()
+    source = artifact.default_card(profile="fast")
     card = json.loads(source.read_text(encoding="utf-8"))
     target = tmp_path / "models"
     target.mkdir()
     for name in (source.name, card["file"], card["fast_file"]):
         shutil.copy(source.parent / name, target / name)
     return target / source.name
+
+
+def copy_accurate_model(tmp_path: Path) -> Path:
+    """A copy of the shipped accurate profile (its card, files, and the fast model it
+    names); returns its card."""
+    from overclaim.model import artifact
+
+    fast = copy_model(tmp_path)
+    source = artifact.default_card(profile="accurate")
+    card = json.loads(source.read_text(encoding="utf-8"))
+    for name in (source.name, card["encoder_file"], card["tokenizer_file"]):
+        shutil.copy(source.parent / name, fast.parent / name)
+    return fast.parent / source.name
 
 
 @contextlib.contextmanager

@@ -295,3 +295,14 @@ def test_csv_and_markdown_outputs_are_inert(runner, tmp_path):
     assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "-", "@")]
     markdown = runner.invoke(main, ["scan", str(page), "--format", "md", "--threshold", "0"]).stdout
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
+
+
+def test_scan_profile_is_recorded(runner, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text("Stem cells cure autism. The clinic opens at nine.\n")
+    for profile in ("fast", "accurate"):
+        result = runner.invoke(main, ["scan", str(page), "--profile", profile, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)[0]["model"]["profile"] == profile
+    refused = runner.invoke(main, ["scan", str(page), "--profile", "medium"])
+    assert refused.exit_code == 2

@@ -7,4 +7,4 @@ to build its options).
 
 DEFAULT_NAME = "overclaim-default"
 PROFILES = {"accurate": "overclaim-accurate", "fast": DEFAULT_NAME}
-DEFAULT_PROFILE = "fast"  # "accurate" once its card ships (models/overclaim-accurate.card.json)
+DEFAULT_PROFILE = "accurate"

@@ -168,6 +168,7 @@ def assemble(table: pd.DataFrame, workdir: Path, models: Path, progress=print) -
 
     from overclaim.model import artifact
     from overclaim.training import evaluate as ev
+    from overclaim.training import train
 
     encoder_oof = pd.read_csv(workdir / OOF_FILE)
     keyed = table[["doc", "start", "end"]].merge(encoder_oof, on=["doc", "start", "end"],
@@ -189,7 +190,10 @@ def assemble(table: pd.DataFrame, workdir: Path, models: Path, progress=print) -
     score = accurate[:, LABELS.index(POSITIVE)]
     thresholds = ev.choose_thresholds(y, score)
     thresholds["nested"] = ev.nested_thresholds(y, score, table["doc"].to_numpy())
-    thresholds["why"] += " (the accurate profile's out-of-fold predictions, voice folds)"
+    thresholds["why"] = ("flag: lowest threshold whose precision on the accurate profile's "
+                         "held-out predictions (voice folds, stacker out of fold) is >= "
+                         f"{ev.FLAG_PRECISION} with the most recall; review: highest threshold "
+                         f"whose recall there is >= {ev.REVIEW_RECALL}")
     stacker = fit_stacker(proba["fast"], encoded, y)
     entry = json.loads((workdir / "final" / "encoder-entry.json").read_text())
     linear_card = json.loads(artifact.card_file(models).read_text())
@@ -210,7 +214,41 @@ def assemble(table: pd.DataFrame, workdir: Path, models: Path, progress=print) -
     }
     onnx = (workdir / "final" / entry["file"]).read_bytes()
     tokenizer = (workdir / "final" / entry["tokenizer"]).read_bytes()
-    return artifact.save_accurate(onnx, tokenizer, card, models)
+    progress("scoring speed of both profiles, measured in the same run")
+    card["costs"] = costs(table, onnx, tokenizer, card)
+    path = artifact.save_accurate(onnx, tokenizer, card, models)
+    train.write_model_card(models)
+    return path
+
+
+def costs(table: pd.DataFrame, onnx: bytes, tokenizer: bytes, card: dict) -> dict:
+    """Units per second on 2,000 corpus units in one batch, and the median time of one
+    short sentence, for the fast and the accurate profile, in the same process."""
+    from overclaim.model import artifact
+    from overclaim.model.encoder import EncoderModel
+    from overclaim.model.ensemble import EnsembleModel, Stacker
+
+    fast = artifact.load(profile="fast").compiled
+    accurate = EnsembleModel(fast, EncoderModel.from_bytes(onnx, tokenizer, card["max_length"]),
+                             Stacker.from_dict(card["stacker"]))
+    texts = table["text"].sample(2000, random_state=0).tolist()
+    batch = {"text": texts, "prev": [""] * len(texts), "next": [""] * len(texts),
+             "context": [" "] * len(texts)}
+    one = {"text": ["PRP regrows hair."], "prev": [""], "next": [""], "context": [" "]}
+    out = {}
+    for name, model in (("fast", fast), ("accurate", accurate)):
+        model.predict(one)  # warm up
+        started = time.perf_counter()
+        model.predict(batch)
+        rate = len(texts) / (time.perf_counter() - started)
+        times = []
+        for _ in range(50):
+            started = time.perf_counter()
+            model.predict(one)
+            times.append((time.perf_counter() - started) * 1000)
+        out[name] = {"units_per_second": round(rate, 1),
+                     "ms_one_sentence_p50": round(float(np.median(times)), 3)}
+    return out
 
 
 def main(argv: list[str]) -> None:

@@ -86,7 +86,7 @@ def train(name: str = model_lib.DEFAULT_NAME, params: model_lib.Params = model_l
     directory = output or models_dir()
     card_path = model_lib.save(fitted, card, directory, name)
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    atomic.write_text(directory / "MODEL_CARD.md", model_card_markdown(card))
+    write_model_card(directory)
     write_predictions(evaluation.predictions, directory / f"{name}{HELD_OUT_SUFFIX}")
     return TrainResult(card_path, card)
 
@@ -186,6 +186,69 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         lines.append("")
     lines += _category_lines(card.get("category_evaluation"))
     lines += ["## Limitations", ""] + [f"- {item}" for item in card["limitations"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(directory: Path) -> None:
+    """MODEL_CARD.md from the JSON cards in ``directory``: the fast profile, then the
+    accurate profile where its card is there (both profiles' quality and costs)."""
+    from overclaim.model import artifact
+
+    fast = json.loads(artifact.card_file(directory).read_text(encoding="utf-8"))
+    text = model_card_markdown(fast)
+    accurate = artifact.card_file(directory, artifact.PROFILES["accurate"])
+    if accurate.is_file():
+        text += "\n" + accurate_card_markdown(json.loads(accurate.read_text(encoding="utf-8")))
+    atomic.write_text(directory / "MODEL_CARD.md", text)
+
+
+def accurate_card_markdown(card: dict[str, Any]) -> str:
+    """The accurate profile's part of MODEL_CARD.md."""
+    t, encoder, evaluation = card["thresholds"], card["encoder"], card["evaluation"]
+    base = encoder.get("base", {})
+    lines = [
+        f"# Profile `accurate`: {card['name']}",
+        "",
+        "The fast profile's linear model and a fine-tuned small encoder "
+        f"({base.get('name', 'all-MiniLM-L6-v2')}, weights from the "
+        f"`{base.get('package')}=={base.get('version')}` package, sha256 "
+        f"`{str(base.get('weights_sha256'))[:16]}...`), exported to int8 ONNX "
+        f"({encoder['sizes']['onnx_int8_bytes'] / 1e6:.1f} MB) "
+        "and combined by a stacker (logistic regression over both models' log-probabilities) "
+        "fitted on out-of-fold predictions. Scoring needs onnxruntime and tokenizers only. "
+        "Categories, cues and word contributions come from the linear model.",
+        "",
+        f"Encoder training: {json.dumps(encoder.get('params', {}))}; best epoch "
+        f"{encoder.get('best_epoch')}; {encoder.get('training_seconds')} s on this machine "
+        f"(2 CPU cores).",
+        "",
+        "## Thresholds",
+        "",
+        f"- `flag` = {t['flag']}: precision {t['flag_precision']}, recall {t['flag_recall']} "
+        "on the predictions it was chosen on",
+        f"- `review` = {t['review']}: recall {t['review_recall']} on the same predictions",
+        f"- why: {t['why']}",
+        *_nested_lines(t.get("nested")),
+        "",
+        f"## Held-out comparison ({evaluation['protocol']})",
+        "",
+        "| units | model | n | overclaim P | R | F1 | ROC-AUC | PR-AUC | Brier |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for subset, by_name in evaluation["figures"].items():
+        for name, m in by_name.items():
+            oc, o = m["per_label"]["overclaim"], m["overclaim"]
+            lines.append(f"| {subset} | {name} | {m['n']} | {oc['precision']:.3f} | "
+                         f"{oc['recall']:.3f} | {oc['f1']:.3f} | {o['roc_auc']:.3f} | "
+                         f"{o['pr_auc']:.3f} | {o['brier']:.3f} |")
+    costs = card.get("costs", {})
+    if costs:
+        lines += ["", "## Costs (measured in one run on this machine, 2 CPU cores)", "",
+                  "| profile | units/s, corpus batch | ms, one short sentence (p50) |",
+                  "|---|---:|---:|"]
+        for profile, row in costs.items():
+            lines.append(f"| {profile} | {row['units_per_second']:.0f} | "
+                         f"{row['ms_one_sentence_p50']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
