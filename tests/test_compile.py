@@ -23,9 +23,9 @@ def _batch(frame):
 
 def test_compiled_shipped_model_matches_reference_on_the_whole_corpus():
     """Every corpus unit, with its page context: the served form equals the fitted model."""
-    model = artifact.load().model
+    model = artifact.load(profile="fast").model
     frame = ev.corpus_frame(corpus.load())
-    served = artifact.load().compiled.predict(_batch(frame))
+    served = artifact.load(profile="fast").compiled.predict(_batch(frame))
     np.testing.assert_allclose(served.label_proba, model.predict_proba(frame), rtol=0, atol=1e-9)
     np.testing.assert_allclose(served.category_proba, model.category_proba(frame), rtol=0,
                                atol=1e-9)
@@ -78,7 +78,7 @@ def test_compiled_form_never_imports_scikit_learn(tmp_path):
 
 
 def test_compiled_model_round_trips_through_bytes():
-    compiled = artifact.load().compiled
+    compiled = artifact.load(profile="fast").compiled
     again = CompiledModel.from_bytes(compiled.to_bytes())
     batch = {"text": ["PRP regrows hair."], "prev": [""], "next": [""], "context": [" "]}
     np.testing.assert_array_equal(again.predict_proba(batch), compiled.predict_proba(batch))

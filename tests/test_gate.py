@@ -67,7 +67,7 @@ def test_gate_passes_when_floors_are_below(runner, gate_file, measured):
 
 def test_gate_never_reads_floors_or_figures_from_the_card(gate_file, measured):
     """Floors come from the gate file only; the card's own metrics are never compared."""
-    card, _ = artifact.read_card(artifact.default_card())
+    card, _ = artifact.read_card(artifact.default_card(profile="fast"))
     floors = {"seed_transfer_overclaim_roc_auc": 0.5, "seed_transfer_overclaim_f1": 0.65}
     gate_file(floors)
     for claimed in (0.0, 1.0):
@@ -182,7 +182,7 @@ def test_category_evaluation_has_a_row_per_category():
 
 def test_model_card_reports_nested_thresholds_and_categories():
     """MODEL_CARD.md says the in-sample precision is in-sample and shows the nested figures."""
-    card, _ = artifact.read_card(artifact.default_card())
+    card, _ = artifact.read_card(artifact.default_card(profile="fast"))
     y, score, docs = _two_kinds_of_documents()
     card["thresholds"]["nested"] = ev.nested_thresholds(y, score, docs)
     row = {"precision": 0.9, "recall": 0.8, "f1": 0.847, "roc_auc": None, "support": 0}

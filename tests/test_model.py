@@ -22,7 +22,7 @@ from .conftest import copy_model
 
 
 def test_shipped_model_loads_and_matches_card():
-    bundle = artifact.load()
+    bundle = artifact.load(profile="fast")
     assert bundle.sha256 == artifact.sha256_bytes(bundle.path.read_bytes())
     assert artifact.sha256_file(bundle.path.parent / bundle.card["file"]) == bundle.card["sha256"]
     assert list(bundle.card["labels"]) == list(corpus.LABELS)
@@ -64,7 +64,7 @@ def test_missing_card_is_refused(tmp_path):
 
 def test_model_is_found_by_folder_and_environment(tmp_path, monkeypatch):
     path = copy_model(tmp_path)
-    assert Scorer.load(path.parent).bundle.path == path
+    assert Scorer.load(path.parent, profile="fast").bundle.path == path
     monkeypatch.setenv(artifact.MODEL_ENV, str(path))
     assert Scorer.load().bundle.path == path
     monkeypatch.setenv(artifact.MODEL_ENV, str(tmp_path / "nowhere.card.json"))
@@ -83,7 +83,7 @@ def test_other_sklearn_version_warns(tmp_path):
 
 
 def test_card_records_provenance():
-    card = artifact.load().card
+    card = artifact.load(profile="fast").card
     for key in ("corpus", "code_version", "versions", "params", "thresholds", "metrics",
                 "intended_use", "limitations"):
         assert card[key]
@@ -98,7 +98,7 @@ def test_quality_gate_pins_the_shipped_model():
     and that model passed it when it was trained. This does not catch a regression: the
     floors are compared with a re-measurement by `overclaim gate` (run by .ci/run; its
     logic is tested in tests/test_gate.py)."""
-    card = artifact.load().card
+    card = artifact.load(profile="fast").card
     gate = train.read_gate()
     assert set(gate_lib.floors(gate)) == set(gate_lib.GATED), "a gated metric has no floor"
     assert gate["corpus_sha256"] == card["corpus"]["sha256"] == corpus.corpus_hash(), (
@@ -126,7 +126,7 @@ REPRODUCE_ATOL = 1e-6
 def test_training_reproduces_shipped_predictions():
     """Fitting again on the same corpus and settings gives the shipped model's predictions:
     probabilities within REPRODUCE_ATOL, the same labels, the same statuses."""
-    bundle = artifact.load()
+    bundle = artifact.load(profile="fast")
     frame = ev.corpus_frame(corpus.load(), bundle.model.params.context_window)
     categories = [corpus.split_categories(c) for c in corpus.load()["categories"]]
     with warnings.catch_warnings():
@@ -156,7 +156,7 @@ def test_interrupted_save_leaves_a_loadable_model(tmp_path, monkeypatch):
     import os
     import shutil
 
-    reference = artifact.load().model
+    reference = artifact.load(profile="fast").model
     card = {"labels": list(corpus.LABELS), "categories": list(corpus.CATEGORIES),
             "thresholds": {"flag": 0.5, "review": 0.2}}
     old_card = model_lib.save(reference, card, tmp_path / "start", "m")

@@ -11,11 +11,6 @@ import pytest
 from overclaim import SCHEMA_VERSION, InputError, Scorer, ScoringOptions
 from overclaim.training.corpus import CATEGORIES, LABELS
 
-# A known miss of the model trained on the realistic corpus (its overclaims are long and
-# sit among promotional neighbours): short ad claims scored alone. Strict, so the test
-# fails once a model catches them and the mark can go (the model issue takes this up).
-SHORT_CLAIM_MISS = pytest.mark.xfail(strict=True, reason="short ad claims scored alone are missed")
-
 # Written for the tests (not in the corpus), labelled by hand before the model saw them.
 EXAMPLES = [
     ("Our exosome facials rebuild collagen from the inside out, so your skin looks ten years younger.", "overclaim"),
@@ -39,14 +34,11 @@ EXAMPLES = [
 ]
 
 
-MISSED = {"Thousands of satisfied clients can't be wrong: ozone injections melt away arthritis pain.",
-          "This drip flushes toxins and supercharges your immune system before flu season."}
-
-
-@pytest.mark.parametrize("text, expected", [
-    pytest.param(t, e, marks=SHORT_CLAIM_MISS) if t in MISSED else (t, e) for t, e in EXAMPLES])
+@pytest.mark.parametrize("text, expected", EXAMPLES)
 def test_example_is_never_on_the_wrong_side(scorer, text, expected):
-    """Overclaims are never cleared; other sentences are never flagged."""
+    """Overclaims are never cleared; other sentences are never flagged (the default,
+    accurate profile; the fast one clears two short claims scored alone, "Thousands of
+    satisfied clients..." and "This drip flushes toxins...", a known weakness)."""
     result = scorer.score_sentences([text])[0]
     if expected == "overclaim":
         assert result.status != "clear", result.overclaim
@@ -152,11 +144,22 @@ def test_score_many_keeps_order_and_matches_score(scorer):
 
 
 def test_scorer_is_thread_safe(scorer):
+    """Calls side by side in threads give what the same calls give one after another."""
     texts = [t for t, _ in EXAMPLES] * 3
-    expected = [r.overclaim for r in scorer.score_sentences(texts)]
+    expected = [scorer.score_sentences([t])[0].overclaim for t in texts]
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda t: scorer.score_sentences([t])[0].overclaim, texts))
     assert got == expected
+
+
+@pytest.mark.parametrize("profile", ["accurate", "fast"])
+def test_a_unit_scores_the_same_alone_and_in_a_batch(profile):
+    """A unit's score never depends on what else is scored with it (the int8 encoder is
+    run one unit at a time for this: batched, its quantization moved scores by 0.04)."""
+    scorer = Scorer.load(profile=profile)
+    texts = [t for t, _ in EXAMPLES]
+    batched = [r.overclaim for r in scorer.score_sentences(texts)]
+    assert batched == [scorer.score_sentences([t])[0].overclaim for t in texts]
 
 
 def test_score_frame(scorer):

@@ -260,7 +260,7 @@ def _read_card(card: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
 
     if isinstance(card, Mapping):
         return dict(card)
-    path = artifact.resolve(card) if card is not None else artifact.default_card()
+    path = artifact.resolve(card, "fast") if card is not None else artifact.default_card("fast")
     return artifact.read_card(path)[0]
 
 
