@@ -115,7 +115,7 @@ class Realism:
                 f"{shares.get(label, 0):.0%}" for label in ("overclaim", "hedged", "supported",
                                                             "neutral")) + f" | {shares['units']} |")
             if ref:
-                lines.append(f"| | real pages | " + " | ".join(
+                lines.append("| | real pages | " + " | ".join(
                     f"{ref[label]:.0%}" for label in ("overclaim", "hedged", "supported",
                                                       "neutral")) + " | |")
         lines += ["", "| figure | corpus | real pages |", "|---|---:|---:|"]
