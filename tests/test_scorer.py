@@ -204,3 +204,20 @@ def test_score_frame_marks_bad_rows(scorer):
     out = scorer.score_frame(pd.DataFrame({"copy": BAD_ROWS}), "copy")
     assert out["overclaim_error"].isna().tolist() == [True, False, False, False, True]
     assert out["overclaim_score"].notna().tolist() == [True, False, False, False, True]
+
+
+@pytest.mark.parametrize("profile", ["accurate", "fast"])
+def test_predict_proba_is_the_arrays_only_path(profile):
+    """Pipelines get the same probabilities as score_sentences, as one array."""
+    import numpy as np
+
+    scorer = Scorer.load(profile=profile)
+    texts = [t for t, _ in EXAMPLES]
+    proba = scorer.predict_proba(texts)
+    assert proba.shape == (len(texts), len(LABELS))
+    results = scorer.score_sentences(texts)
+    np.testing.assert_allclose(proba, [[r.scores[label] for label in LABELS] for r in results],
+                               atol=5e-5)
+    assert scorer.predict_proba([]).shape == (0, len(LABELS))
+    with pytest.raises(InputError):
+        scorer.with_options(max_bytes=10).predict_proba(["x" * 11])

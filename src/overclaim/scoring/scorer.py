@@ -86,6 +86,18 @@ class Scorer:
 
     # --- scoring --------------------------------------------------------------------
 
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Label probabilities of unrelated sentences, an (n, 4) array with columns in
+        :data:`~overclaim.schema.LABELS` order: the arrays-only path for pipelines (no
+        result objects, cues or explanations). Same size rules as :meth:`score_sentences`.
+        """
+        texts = [str(t) for t in texts]
+        self.check_size(sum(len(t) for t in texts))
+        if not texts:
+            return np.zeros((0, len(LABELS)))
+        return self.bundle.compiled.predict_proba(
+            self._batch([t[:MAX_UNIT_CHARS] for t in texts], groups=None))
+
     def score_sentences(self, texts: Sequence[str]) -> list[SentenceResult]:
         """Score sentences as unrelated units (no page context).
 
@@ -197,11 +209,8 @@ class Scorer:
     def _score_units(self, units: list[Unit], groups) -> list[SentenceResult]:
         if not units:
             return []
-        texts = [u.text for u in units]
-        prev, nxt, around = neighbours(texts, groups, self.bundle.context_window)
-        prediction = self.bundle.compiled.predict(
-            {"text": texts, "prev": prev, "next": nxt, "context": around},
-            contributions=self.options.contributions)
+        prediction = self.bundle.compiled.predict(self._batch([u.text for u in units], groups),
+                                                  contributions=self.options.contributions)
         proba = prediction.label_proba
         overclaim_index = LABELS.index(POSITIVE)
         category_proba = prediction.category_proba * proba[:, [overclaim_index]]
@@ -223,6 +232,11 @@ class Scorer:
                 contributions=prediction.contributions[i],
             ))
         return results
+
+    def _batch(self, texts: list[str], groups) -> dict[str, list[str]]:
+        """The model's input: each unit with its neighbours in the same group as context."""
+        prev, nxt, around = neighbours(texts, groups, self.bundle.context_window)
+        return {"text": texts, "prev": prev, "next": nxt, "context": around}
 
     @property
     def reported(self) -> list[str]:

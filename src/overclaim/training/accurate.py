@@ -227,14 +227,15 @@ def costs(table: pd.DataFrame, onnx: bytes, tokenizer: bytes, card: dict) -> dic
     from overclaim.model import artifact
     from overclaim.model.encoder import EncoderModel
     from overclaim.model.ensemble import EnsembleModel, Stacker
+    from overclaim.text.context import neighbours
 
     fast = artifact.load(profile="fast").compiled
     accurate = EnsembleModel(fast, EncoderModel.from_bytes(onnx, tokenizer, card["max_length"]),
                              Stacker.from_dict(card["stacker"]))
     texts = table["text"].sample(2000, random_state=0).tolist()
-    batch = {"text": texts, "prev": [""] * len(texts), "next": [""] * len(texts),
-             "context": [" "] * len(texts)}
-    one = {"text": ["PRP regrows hair."], "prev": [""], "next": [""], "context": [" "]}
+    batch = dict(zip(("text", "prev", "next", "context"), (texts, *neighbours(texts))))
+    one = dict(zip(("text", "prev", "next", "context"),
+                   (["PRP regrows hair."], *neighbours(["PRP regrows hair."]))))
     out = {}
     for name, model in (("fast", fast), ("accurate", accurate)):
         model.predict(one)  # warm up
