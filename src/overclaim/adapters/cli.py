@@ -332,7 +332,8 @@ def scan_command(inputs, urls_file, fmt, output, model, fail_above, crawl, delay
     from tqdm import tqdm
 
     from overclaim.render import render
-    from overclaim.scoring.scan import FetchOptions, output_conflict, plan, scan
+    from overclaim.inputs.sources import plan
+    from overclaim.scoring.scan import FetchOptions, output_conflict, scan
 
     if not inputs and not urls_file:
         raise click.UsageError("give at least one file, folder, URL, '-' or --urls FILE")

@@ -231,12 +231,11 @@ def create_app(scorer: Scorer | None = None, allow_urls: bool = False,
                     "the JSON schema `overclaim.result/1`.")
     app.add_middleware(_BodyLimit, max_bytes=max_bytes, timeout=body_timeout)
 
-    async def run(item: ScoreRequest, defaults: Options | None, include_text: bool,
-                  plain_defaults: dict | None = None) -> tuple:
+    async def run(item: ScoreRequest, defaults: Options | None, include_text: bool) -> tuple:
         loop = asyncio.get_running_loop()
-        given = defaults.model_dump(exclude_none=True) if defaults else plain_defaults
-        return await loop.run_in_executor(executor, job, allow_urls, item.model_dump(), given,
-                                          include_text)
+        return await loop.run_in_executor(
+            executor, job, allow_urls, item.model_dump(),
+            defaults.model_dump(exclude_none=True) if defaults else None, include_text)
 
     async def within_budget(awaitable):
         try:
@@ -278,10 +277,10 @@ def create_app(scorer: Scorer | None = None, allow_urls: bool = False,
         texts = [request.input] if isinstance(request.input, str) else request.input
         if len(texts) > MAX_BATCH:
             raise HTTPException(422, f"at most {MAX_BATCH} inputs per request")
-        defaults = {"detail": "compact",
-                    **(request.options.model_dump(exclude_none=True) if request.options else {})}
+        given = request.options.model_dump(exclude_none=True) if request.options else {}
+        defaults = Options(**{"detail": "compact", **given})
         outcomes = await within_budget(asyncio.gather(
-            *(run(ScoreRequest(text=text), None, False, defaults) for text in texts)))
+            *(run(ScoreRequest(text=text), defaults, False) for text in texts)))
         results = [outcome[1] if outcome[0] == "ok"
                    else scorer.error_result("<text>", outcome[2], text).to_dict(detail="compact")
                    for text, outcome in zip(texts, outcomes)]

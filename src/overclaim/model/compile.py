@@ -165,6 +165,8 @@ class _Rows:
                 columns.append(block.columns[a:b] + offset)
                 values.append(block.values[a:b])
         indptr = np.concatenate([[0], np.cumsum(lengths)])
+        if not columns:  # no rows: an empty block of the right width
+            columns, values = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
         return cls(indptr, np.concatenate(columns), np.concatenate(values),
                    int(sum(b.width for b in blocks)))
 

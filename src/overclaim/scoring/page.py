@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from overclaim.inputs.sources import is_url
 from overclaim.scoring.results import PageResult, Passage, SentenceResult
 from overclaim.text.segment import normalise
 
@@ -93,7 +94,7 @@ def passages(text: str, sentences: list[SentenceResult]) -> list[Passage]:
 
 def site_of(source: str) -> str:
     """Pages group into a site by host for URLs, by folder for files."""
-    if source.startswith(("http://", "https://")):
+    if is_url(source):
         return urlparse(source).netloc
     return str(Path(source).parent)
 

@@ -17,7 +17,6 @@ from overclaim.errors import InputError
 from overclaim.inputs.decode import Document, from_bytes
 from overclaim.inputs.fetch import Fetcher
 from overclaim.inputs.sources import Source, from_path, is_url
-from overclaim.inputs.sources import plan  # noqa: F401 (re-exported: plan, then scan)
 from overclaim.limits import MAX_INPUT_BYTES
 from overclaim.scoring import page as page_builder
 from overclaim.scoring.results import PageResult

@@ -93,8 +93,6 @@ class Scorer:
         """
         texts = [str(t) for t in texts]
         self.check_size(sum(len(t) for t in texts))
-        if not texts:
-            return np.zeros((0, len(LABELS)))
         return self.bundle.compiled.predict_proba(
             self._batch([t[:MAX_UNIT_CHARS] for t in texts], groups=None))
 

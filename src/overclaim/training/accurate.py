@@ -215,13 +215,13 @@ def assemble(table: pd.DataFrame, workdir: Path, models: Path, progress=print) -
     onnx = (workdir / "final" / entry["file"]).read_bytes()
     tokenizer = (workdir / "final" / entry["tokenizer"]).read_bytes()
     progress("scoring speed of both profiles, measured in the same run")
-    card["costs"] = costs(table, onnx, tokenizer, card)
+    card["costs"] = costs(table, onnx, tokenizer, card, models)
     path = artifact.save_accurate(onnx, tokenizer, card, models)
     train.write_model_card(models)
     return path
 
 
-def costs(table: pd.DataFrame, onnx: bytes, tokenizer: bytes, card: dict) -> dict:
+def costs(table: pd.DataFrame, onnx: bytes, tokenizer: bytes, card: dict, models: Path) -> dict:
     """Units per second on 2,000 corpus units in one batch, and the median time of one
     short sentence, for the fast and the accurate profile, in the same process."""
     from overclaim.model import artifact
@@ -229,7 +229,7 @@ def costs(table: pd.DataFrame, onnx: bytes, tokenizer: bytes, card: dict) -> dic
     from overclaim.model.ensemble import EnsembleModel, Stacker
     from overclaim.text.context import neighbours
 
-    fast = artifact.load(profile="fast").compiled
+    fast = artifact.load(models, profile="fast").compiled
     accurate = EnsembleModel(fast, EncoderModel.from_bytes(onnx, tokenizer, card["max_length"]),
                              Stacker.from_dict(card["stacker"]))
     texts = table["text"].sample(2000, random_state=0).tolist()
