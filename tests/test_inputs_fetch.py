@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from overclaim.adapters.cli import main
+from overclaim.errors import InputError
 from overclaim.inputs import fetch
 from overclaim.inputs.fetch import Fetcher, HostGate, sitemap_locations
 from overclaim.scoring import scan as scan_module
@@ -283,7 +284,10 @@ def test_dead_links_while_crawling_are_warnings_not_failed_inputs(runner, clinic
     assert "error:" not in result.stderr
     assert "summary: 3 page(s) scored, 0 input(s) failed, 4 warning(s)" in result.stderr
     assert clinic.options["delay"] == 1.0 and clinic.options["concurrency"] == 4
-    assert clinic.clock.sleeps and set(clinic.clock.sleeps) == {1.0}
+    # politeness waits one second between requests; the timed-out page was tried twice
+    # more, after backoffs of one and two seconds
+    assert clinic.options["retries"] == 2
+    assert set(clinic.clock.sleeps) == {1.0, 2.0} and clinic.clock.sleeps.count(2.0) == 1
 
 
 def test_a_start_url_that_cannot_be_fetched_is_an_error(runner, clinic):
@@ -322,3 +326,69 @@ def test_fetch_options_build_a_fetcher_with_the_cli_defaults():
         assert (fetcher.gate.delay, fetcher.concurrency) == (1.0, 4)
     finally:
         fetcher.close()
+
+
+# --- retries -----------------------------------------------------------------------------
+
+
+def _flaky(statuses: list[int], headers: dict[str, str] | None = None):
+    """A transport answering ``statuses`` in turn (then 200), counting requests."""
+    calls: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = statuses[len(calls)] if len(calls) < len(statuses) else 200
+        calls.append(status)
+        if status == 200:
+            return httpx.Response(200, headers={"content-type": "text/html"},
+                                  content=page("P", "PRP is prepared from a blood sample."))
+        return httpx.Response(status, headers=headers or {})
+
+    return answer, calls
+
+
+def test_a_busy_server_is_retried_with_growing_backoff():
+    answer, calls = _flaky([503, 502])
+    clock = FakeClock()
+    with Fetcher(transport=httpx.MockTransport(answer), respect_robots=False, retries=2,
+                 backoff=0.5, clock=clock, sleep=clock.sleep) as fetcher:
+        document = fetcher.fetch(f"{CLINIC}/p")
+    assert "blood sample" in document.text
+    assert calls == [503, 502, 200]
+    assert clock.sleeps == [0.5, 1.0]
+
+
+def test_retry_after_is_obeyed_and_the_last_failure_reported():
+    answer, calls = _flaky([429, 429, 429], {"retry-after": "7"})
+    clock = FakeClock()
+    with Fetcher(transport=httpx.MockTransport(answer), respect_robots=False, retries=2,
+                 clock=clock, sleep=clock.sleep) as fetcher:
+        with pytest.raises(InputError, match="HTTP 429"):
+            fetcher.fetch(f"{CLINIC}/p")
+    assert calls == [429, 429, 429] and clock.sleeps == [7.0, 7.0]
+
+
+def test_a_missing_page_is_not_retried():
+    answer, calls = _flaky([404])
+    clock = FakeClock()
+    with Fetcher(transport=httpx.MockTransport(answer), respect_robots=False, retries=3,
+                 clock=clock, sleep=clock.sleep) as fetcher:
+        with pytest.raises(InputError, match="HTTP 404"):
+            fetcher.fetch(f"{CLINIC}/p")
+    assert calls == [404] and clock.sleeps == []
+
+
+def test_a_refused_connection_is_retried():
+    attempts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        attempts.append(str(request.url))
+        if len(attempts) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, headers={"content-type": "text/html"},
+                              content=page("P", "Sessions take about an hour."))
+
+    clock = FakeClock()
+    with Fetcher(transport=httpx.MockTransport(answer), respect_robots=False, retries=1,
+                 clock=clock, sleep=clock.sleep) as fetcher:
+        assert "about an hour" in fetcher.fetch(f"{CLINIC}/p").text
+    assert len(attempts) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -323,59 +324,209 @@ def _load_scorer(model: Path | None, options, profile: str = DEFAULT_PROFILE):
 @click.option("--dedupe-site", is_flag=True,
               help="Count text repeated across pages of one site (menus, banners) once, on its "
                    "first page; marks later copies 'repeated'. Off: pages score independently.")
+@click.option("--retries", default=2, show_default=True, type=click.IntRange(0, 10),
+              help="Retries (with backoff) of a request that timed out, could not connect or "
+                   "got 429/5xx.")
+@click.option("--resume", is_flag=True,
+              help="A resumable audit (needs -o FILE --format jsonl): each result is appended "
+                   "to FILE as it is scored, and a rerun skips what FILE already holds.")
+@click.option("--site-summary", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write one row per site (pages, scores, worst passages) to this .csv "
+                   "or .html file.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @PROFILE_OPTION
 @click_options
 def scan_command(inputs, urls_file, fmt, output, model, fail_above, crawl, delay, concurrency,
-                 timeout, ignore_robots, top, dedupe_site, no_progress, profile, options):
+                 timeout, ignore_robots, top, dedupe_site, retries, resume, site_summary,
+                 no_progress, profile, options):
     """Score pages (files, folders, URLs, or - for stdin) and report flagged passages."""
-    from tqdm import tqdm
-
-    from overclaim.render import render
     from overclaim.inputs.sources import plan
-    from overclaim.scoring.scan import FetchOptions, output_conflict, scan
+    from overclaim.scoring.scan import FetchOptions
+
+    _check_scan_usage(inputs, urls_file, fmt, output, dedupe_site, resume, site_summary)
+    scorer = _load_scorer(model, options, profile)
+    sources = plan(list(inputs), urls_file)
+    warnings: list[str] = []
+    fetch = FetchOptions(timeout=timeout, max_bytes=options.max_bytes,
+                         respect_robots=not ignore_robots, crawl=crawl, delay=delay,
+                         concurrency=concurrency, retries=retries, warn=warnings.append)
+    progress = _ScanProgress(no_progress)
+    if resume:
+        summary = _scan_resumable(sources, scorer, fetch, output, progress)
+    else:
+        summary = _scan_to_report(sources, scorer, fetch, fmt, output, top, dedupe_site,
+                                  progress)
+    _report_crawl(summary, warnings, crawl)
+    if site_summary:
+        _write_site_summary(site_summary, output if resume else summary.records)
+    if fail_above is not None and summary.highest is not None and summary.highest > fail_above:
+        raise click.exceptions.Exit(EXIT_CHECK)
+    if summary.failed:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _check_scan_usage(inputs, urls_file, fmt, output, dedupe_site, resume, site_summary) -> None:
+    """Refuse, before any work, what cannot be done or would destroy something given."""
+    from overclaim.render.sites import SUMMARY_FORMATS
+    from overclaim.scoring.scan import output_conflict
 
     if not inputs and not urls_file:
         raise click.UsageError("give at least one file, folder, URL, '-' or --urls FILE")
-    conflict = output_conflict(output, list(inputs), urls_file) if output is not None else None
-    if conflict:
-        raise click.UsageError(f"{conflict}; refusing to write the report there")
-    scorer = _load_scorer(model, options, profile)
-    max_bytes = options.max_bytes
-    sources = plan(list(inputs), urls_file)
-    warnings: list[str] = []
-    with tqdm(total=len(sources), unit="page",
-              disable=no_progress or len(sources) < 2 or not sys.stderr.isatty(),
-              file=sys.stderr) as bar:
-        records = scan(sources, scorer,
-                       FetchOptions(timeout=timeout, max_bytes=max_bytes,
-                                    respect_robots=not ignore_robots, crawl=crawl, delay=delay,
-                                    concurrency=concurrency, warn=warnings.append),
-                       progress=bar.update, dedupe_site=dedupe_site)
-    for record in records:
-        if record.error:
-            click.echo(f"error: {record.source}: {record.error}", err=True)
-    _report_crawl(records, warnings, crawl)
-    text = render(records, fmt, scorer.model_info(), top)
+    if resume and (output is None or fmt != "jsonl"):
+        raise click.UsageError("--resume appends results to a JSON-lines file: "
+                               "add -o FILE --format jsonl")
+    if resume and dedupe_site:
+        raise click.UsageError("--dedupe-site needs all pages at once; it cannot be resumed")
+    if site_summary is not None and site_summary.suffix.lower() not in SUMMARY_FORMATS:
+        raise click.UsageError(f"--site-summary must end in one of {', '.join(SUMMARY_FORMATS)}")
+    for target, what in ((output, "report"), (site_summary, "site summary")):
+        conflict = output_conflict(target, list(inputs), urls_file) if target is not None else None
+        if conflict:
+            raise click.UsageError(f"{conflict}; refusing to write the {what} there")
+    if output is not None and site_summary is not None and Path(output) == Path(site_summary):
+        raise click.UsageError("-o and --site-summary name the same file")
+
+
+class _ScanProgress:
+    """A live display on a terminal: inputs done with rate and ETA, pages and errors."""
+
+    def __init__(self, disabled: bool):
+        self.disabled = disabled or not sys.stderr.isatty()
+        self.bar = None
+        self.pages = self.errors = 0
+
+    def start(self, inputs: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=inputs, unit="input", file=sys.stderr,
+                        disable=self.disabled or inputs < 2)
+
+    def page(self, record) -> None:
+        self.pages += 1
+        self.errors += record.error is not None
+        if record.error is not None:
+            # written above the bar, so errors are seen as they happen
+            (self.bar.write if self.bar is not None else click.echo)(
+                f"error: {record.source}: {record.error}", file=sys.stderr)
+        if self.bar is not None:
+            self.bar.set_postfix(pages=self.pages, errors=self.errors, refresh=False)
+
+    def input_done(self, _source: str = "") -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class _ScanSummary:
+    """What the exit status and the closing line need, whichever way results were kept."""
+
+    pages: int = 0
+    failed: int = 0
+    highest: float | None = None
+    records: list = field(default_factory=list)
+
+    def add(self, record) -> None:
+        self.pages += 1
+        self.failed += record.error is not None
+        if record.error is None and (self.highest is None or record.score > self.highest):
+            self.highest = record.score
+
+
+def _scan_to_report(sources, scorer, fetch, fmt, output, top, dedupe_site,
+                    progress: _ScanProgress) -> _ScanSummary:
+    """Score everything, then render one report (ranked or in input order) and write it."""
+    from overclaim.render import render
+    from overclaim.scoring import page as page_builder
+    from overclaim.scoring.scan import iter_scan
+
+    summary = _ScanSummary()
+    progress.start(len(sources))
+    try:
+        for record in iter_scan(sources, scorer, fetch, done=progress.input_done):
+            progress.page(record)
+            summary.records.append(record)
+    finally:
+        progress.close()
+    if dedupe_site:
+        summary.records = page_builder.dedupe_site(summary.records)
+    for record in summary.records:
+        summary.add(record)
+    text = render(summary.records, fmt, scorer.model_info(), top)
     if output:
         write_output(output, text)
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
-    if fail_above is not None and any(r.error is None and r.score > fail_above for r in records):
-        raise click.exceptions.Exit(EXIT_CHECK)
-    if any(r.error for r in records):
-        raise click.exceptions.Exit(EXIT_PARTIAL)
+    return summary
 
 
-def _report_crawl(records, warnings: list[str], crawl: int) -> None:
+def _scan_resumable(sources, scorer, fetch, output: Path,
+                    progress: _ScanProgress) -> _ScanSummary:
+    """Append each result to ``output`` as it comes, skipping what an earlier run wrote."""
+    from overclaim.errors import InputError
+    from overclaim.scoring.audit import AuditLog, read_records
+    from overclaim.scoring.scan import iter_scan, source_name
+
+    summary = _ScanSummary()
+    try:
+        with AuditLog(output) as log:
+            todo = [s for s in sources if source_name(s) not in log.finished]
+            if log.pages_before:
+                click.echo(f"resuming {output}: {log.pages_before} page(s) held, "
+                           f"{len(sources) - len(todo)} of {len(sources)} input(s) finished",
+                           err=True)
+            progress.start(len(todo))
+
+            def finish(source: str) -> None:
+                log.finish(source)
+                progress.input_done()
+
+            try:
+                for record in iter_scan(todo, scorer, fetch, held=log.held, done=finish):
+                    log.write(record)
+                    progress.page(record)
+            finally:
+                progress.close()
+        for record in read_records(output):  # the whole audit, earlier runs included
+            summary.add(_RecordView(record))
+    except OSError as error:
+        raise ToolError(f"cannot write {output}: {error.strerror or error}") from None
+    except InputError as error:
+        raise ToolError(f"cannot resume: {error}") from None
+    click.echo(f"wrote {output}", err=True)
+    return summary
+
+
+class _RecordView:
+    """A JSON record read back, seen through the two attributes the summary counts."""
+
+    def __init__(self, record: dict):
+        self.error = record.get("error")
+        self.score = record.get("score")
+
+
+def _write_site_summary(path: Path, pages) -> None:
+    """The per-site table, from the results in memory or read back from the JSON-lines file."""
+    from overclaim.render.sites import SUMMARY_FORMATS, render_sites, summarise
+    from overclaim.scoring.audit import read_records
+
+    records = read_records(pages) if isinstance(pages, Path) else (p.to_dict() for p in pages)
+    write_output(path, render_sites(summarise(records), SUMMARY_FORMATS[path.suffix.lower()]))
+    click.echo(f"wrote {path}", err=True)
+
+
+def _report_crawl(summary: "_ScanSummary", warnings: list[str], crawl: int) -> None:
     """Each link a crawl skipped as a warning, then a count of pages, failures and warnings."""
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     if crawl > 0 or warnings:
-        failed = sum(1 for r in records if r.error)
-        click.echo(f"summary: {len(records) - failed} page(s) scored, {failed} input(s) failed, "
-                   f"{len(warnings)} warning(s) (crawled links skipped)", err=True)
+        click.echo(f"summary: {summary.pages - summary.failed} page(s) scored, "
+                   f"{summary.failed} input(s) failed, {len(warnings)} warning(s) "
+                   "(crawled links skipped)", err=True)
 
 
 @corpus_group.command(name="suspects")
@@ -450,3 +601,7 @@ def serve_command(host: str, port: int, model: Path | None, allow_urls: bool, wo
                       profile=profile)
     except ModelError as error:
         raise ToolError(str(error)) from None
+
+
+if __name__ == "__main__":  # ``python -m overclaim.adapters.cli``: the console script's twin
+    main()

@@ -35,6 +35,12 @@ ROBOTS_MAX_BYTES = 512_000
 #: /sitemap.xml is read up to this many bytes too; a longer one is parsed as far as it goes.
 SITEMAP_MAX_BYTES = ROBOTS_MAX_BYTES
 
+#: Answers worth asking again: the server is busy or briefly down, not the page missing.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Seconds before the first retry; each further retry waits twice as long, at most MAX_BACKOFF.
+BACKOFF = 1.0
+MAX_BACKOFF = 30.0
+
 #: What fetching one page gives: its document, or why it could not be had.
 Outcome = Document | InputError
 
@@ -172,6 +178,23 @@ class HostGate:
 # --- fetching ------------------------------------------------------------------------------
 
 
+class _Transient(Exception):
+    """A failure worth trying again (timeout, connection, 429/5xx), with the error to raise
+    if it keeps failing and the wait a Retry-After header asked for."""
+
+    def __init__(self, error: InputError, retry_after: float | None = None):
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header given in seconds (an HTTP date is ignored)."""
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
 @dataclass(frozen=True)
 class _Failed:
     """A bug in a fetch thread, carried to the consumer, who raises it."""
@@ -188,12 +211,16 @@ class Fetcher:
     ``public_only`` (the service's setting) fetches only from public addresses, pinned at
     connection time (see :func:`_public_transport`). ``delay`` and ``concurrency`` are the
     politeness settings of :meth:`prefetch`: seconds between requests to one host, and how
-    many hosts are fetched at once.
+    many hosts are fetched at once. ``retries`` is how many more times a request that timed
+    out, could not connect or got 429/502/503/504 is tried, waiting ``backoff`` seconds,
+    then twice that, and so on (or what a Retry-After header asks, up to
+    :data:`MAX_BACKOFF`).
     """
 
     def __init__(self, timeout: float = 15.0, max_bytes: int = MAX_INPUT_BYTES,
                  max_redirects: int = 5, respect_robots: bool = True, transport=None,
                  public_only: bool = False, delay: float = 0.0, concurrency: int = 4,
+                 retries: int = 0, backoff: float = BACKOFF,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         import httpx
@@ -203,6 +230,8 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.respect_robots = respect_robots
         self.concurrency = max(1, concurrency)
+        self.retries = max(0, retries)
+        self.backoff = backoff
         self.gate = HostGate(delay, clock, sleep)
         self.client = httpx.Client(timeout=timeout, follow_redirects=True,
                                    max_redirects=max_redirects, transport=transport,
@@ -235,15 +264,35 @@ class Fetcher:
                           is_html=not fetched.content_type.startswith("text/plain"))
 
     def fetch_bytes(self, url: str) -> Fetched:
-        """The body, content type, final URL (after redirects) and declared charset."""
-        import httpx
+        """The body, content type, final URL (after redirects) and declared charset.
 
+        Transient failures are retried with backoff (see the class); the last one is raised.
+        """
         if not is_url(url):
             raise InputError(f"not an http(s) URL: {url}")
         if self.respect_robots and not self.allowed(url):
             raise InputError(f"robots.txt of {urlparse(url).netloc} disallows {url}")
+        for attempt in range(self.retries + 1):
+            try:
+                return self._fetch_once(url)
+            except _Transient as transient:
+                if attempt == self.retries:
+                    raise transient.error from None
+                wait = transient.retry_after
+                if wait is None:
+                    wait = self.backoff * 2 ** attempt
+                self.gate.sleep(min(wait, MAX_BACKOFF))
+        raise AssertionError("unreachable")
+
+    def _fetch_once(self, url: str) -> Fetched:
+        """One request; :class:`_Transient` wraps the failures worth retrying."""
+        import httpx
+
         try:
             with self.gate.slot(url), self.client.stream("GET", url) as response:
+                if response.status_code in RETRY_STATUSES:
+                    raise _Transient(InputError(f"HTTP {response.status_code} from {url}"),
+                                     _retry_after(response.headers.get("retry-after")))
                 if response.status_code >= 400:
                     raise InputError(f"HTTP {response.status_code} from {url}")
                 content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -258,7 +307,10 @@ class Fetcher:
         except httpx.TooManyRedirects:
             raise InputError(f"too many redirects from {url}") from None
         except httpx.TimeoutException:
-            raise InputError(f"timed out fetching {url}") from None
+            raise _Transient(InputError(f"timed out fetching {url}")) from None
+        except httpx.TransportError as error:
+            raise _Transient(InputError(
+                f"cannot fetch {url}: {error.__class__.__name__}: {error}")) from None
         except httpx.HTTPError as error:
             raise InputError(f"cannot fetch {url}: {error.__class__.__name__}: {error}") from None
 

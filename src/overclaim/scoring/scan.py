@@ -33,8 +33,9 @@ class FetchOptions:
 
     ``delay`` is the pause between requests to one host (None: :data:`CRAWL_DELAY` when
     crawling, none otherwise); ``concurrency`` is how many hosts are fetched at once.
-    ``warn`` receives what a crawl skipped (dead or refused links found on the way), which
-    is not a failed input.
+    ``retries`` is how many more times a transient failure (timeout, refused connection,
+    429/5xx) is tried, with backoff. ``warn`` receives what a crawl skipped (dead or
+    refused links found on the way), which is not a failed input.
     """
 
     timeout: float = 15.0
@@ -43,6 +44,7 @@ class FetchOptions:
     crawl: int = 0
     delay: float | None = None
     concurrency: int = 4
+    retries: int = 2
     warn: Callable[[str], None] | None = None
 
     def politeness_delay(self) -> float:
@@ -55,7 +57,7 @@ class FetchOptions:
         """A fetcher already fetching every URL among ``sources`` in the background."""
         fetcher = Fetcher(timeout=self.timeout, max_bytes=self.max_bytes,
                           respect_robots=self.respect_robots, delay=self.politeness_delay(),
-                          concurrency=self.concurrency)
+                          concurrency=self.concurrency, retries=self.retries)
         fetcher.prefetch([s for s in sources if isinstance(s, str) and is_url(s)], self.crawl)
         return fetcher
 
@@ -100,23 +102,44 @@ def scan(sources: list[Source], scorer: Scorer,
     pages of one site once (see :func:`overclaim.scoring.page.dedupe_site`); without it
     each page's result depends on that page alone.
     """
-    records: list[PageResult] = []
+    done = (lambda _source: progress(1)) if progress else None
+    records = list(iter_scan(sources, scorer, fetch, stdin=stdin, done=done))
+    return page_builder.dedupe_site(records) if dedupe_site else records
+
+
+def iter_scan(sources: list[Source], scorer: Scorer, fetch: FetchOptions = FetchOptions(),
+              stdin: bytes | None = None, held: Callable[[str], bool] | None = None,
+              done: Callable[[str], None] | None = None) -> Iterator[PageResult]:
+    """:func:`scan` as a stream: each page's result as soon as it is scored, in input order.
+
+    For resumable audits: a page for which ``held(page)`` is true is not scored again (a
+    crawl still reads it, to find its links), and ``done(source)`` is called when every
+    page of a source has been yielded.
+    """
     fetcher: Fetcher | None = None
     try:
         for source in sources:
             if isinstance(source, tuple):
-                records.append(scorer.error_result(source[0], source[1]))
+                yield scorer.error_result(source[0], source[1])
             elif is_url(source):
                 fetcher = fetcher or fetch.fetcher(sources)
-                records.extend(_scan_url(source, scorer, fetcher, fetch))
-            else:
-                records.append(_scan_local(source, scorer, fetch.max_bytes, stdin))
-            if progress:
-                progress(1)
+                yield from _scan_url(source, scorer, fetcher, fetch, held)
+            elif held is None or not held(_local_name(source)):
+                yield _scan_local(source, scorer, fetch.max_bytes, stdin)
+            if done:
+                done(source_name(source))
     finally:
         if fetcher:
             fetcher.close()
-    return page_builder.dedupe_site(records) if dedupe_site else records
+
+
+def source_name(source: Source) -> str:
+    """The name an input is reported and journaled under (see :mod:`overclaim.scoring.audit`)."""
+    return source[0] if isinstance(source, tuple) else source
+
+
+def _local_name(source: str) -> str:
+    return "<stdin>" if source == "-" else source
 
 
 def _score(source: str, load: Callable[[], Document], scorer: Scorer) -> PageResult:
@@ -137,14 +160,17 @@ def _scan_local(source: str, scorer: Scorer, max_bytes: int, stdin: bytes | None
     return _score(source, lambda: from_path(Path(source), max_bytes), scorer)
 
 
-def _scan_url(url: str, scorer: Scorer, fetcher: Fetcher,
-              fetch: FetchOptions) -> Iterator[PageResult]:
+def _scan_url(url: str, scorer: Scorer, fetcher: Fetcher, fetch: FetchOptions,
+              held: Callable[[str], bool] | None = None) -> Iterator[PageResult]:
     """The URL's record, or with a crawl its pages' records in breadth-first order.
 
     Only the start URL can fail as an input: a page found while crawling that cannot be
     fetched or read (dead link, timeout, robots.txt, not HTML) goes to ``fetch.warn``.
+    Pages ``held`` already are passed over.
     """
     for index, (page_url, outcome) in enumerate(fetcher.pages(url, fetch.crawl)):
+        if held is not None and held(page_url):
+            continue
         if not isinstance(outcome, InputError):
             yield _score(page_url, _given(outcome), scorer)
         elif index == 0:
