@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +92,11 @@ HEADER_TIMEOUT = 10.0
 _WORKER_SCORER: Scorer | None = None
 
 
-def _init_worker(model: str, options) -> None:
-    """Load the model once per worker process."""
+def _init_worker(model: str, options, threads: int) -> None:
+    """Load the model once per worker process, with its share of the cores."""
     global _WORKER_SCORER
     _WORKER_SCORER = Scorer.load(model, options)
+    _WORKER_SCORER.limit_threads(threads)
 
 
 def _work_in_worker(allow_urls: bool, item: dict, defaults: dict | None,
@@ -144,7 +146,8 @@ def _executor(scorer: Scorer, workers: int):
         return ThreadPoolExecutor(max_workers=4), functools.partial(score_item, scorer)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker,
-                               initargs=(str(scorer.bundle.path), scorer.options))
+                               initargs=(str(scorer.bundle.path), scorer.options,
+                                         max(1, (os.cpu_count() or 1) // workers)))
     return pool, _work_in_worker
 
 

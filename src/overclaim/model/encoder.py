@@ -60,6 +60,11 @@ class EncoderModel:
         model._source = (onnx_bytes, tokenizer_bytes, max_length, threads)
         return model
 
+    def with_threads(self, threads: int) -> "EncoderModel":
+        """The same model in a new session limited to ``threads`` intra-op threads."""
+        onnx_bytes, tokenizer_bytes, max_length, _ = self._source
+        return EncoderModel.from_bytes(onnx_bytes, tokenizer_bytes, max_length, threads)
+
     def __getstate__(self) -> dict:
         """Pickled as the bytes it was built from (an onnxruntime session cannot be pickled),
         so a scorer can be shipped to worker processes, Dask workers or Spark executors."""

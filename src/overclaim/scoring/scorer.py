@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -154,7 +152,8 @@ class Scorer:
             self.model_info(), self.options.to_dict(), document.sha256)
 
     def score_many(self, items: Iterable[object], n_jobs: int = 1) -> Iterator[PageResult]:
-        """Score many pages lazily, in input order; ``n_jobs`` threads score side by side.
+        """Score many pages lazily, in input order; ``n_jobs`` > 1 scores in that many
+        worker processes, each loading the model once (see :mod:`overclaim.scoring.workers`).
 
         Never raises for a bad item: an empty, missing (``None``/NaN), non-text, binary,
         oversize or refused item yields a result with ``error`` set and ``score`` None,
@@ -164,8 +163,16 @@ class Scorer:
             for item in items:
                 yield self.score_or_error(item)
             return
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            yield from _ordered(pool, self.score_or_error, items, n_jobs)
+        from overclaim.scoring.workers import score_in_processes
+
+        yield from score_in_processes(self, items, n_jobs)
+
+    def limit_threads(self, threads: int) -> None:
+        """Let the encoder (accurate profile) use at most ``threads`` threads; for sharing a
+        machine between processes. Affects every scorer sharing this model."""
+        model = self.bundle.compiled
+        if getattr(model, "encoder", None) is not None:
+            model.encoder = model.encoder.with_threads(threads)
 
     def score_or_error(self, item: object, source: str = "<text>") -> PageResult:
         """:meth:`score`, with bad input turned into a result whose ``error`` says why."""
@@ -269,17 +276,6 @@ class Scorer:
         if p >= self.review_threshold and relevant:
             return "review", []
         return "clear", []
-
-
-def _ordered(pool: ThreadPoolExecutor, function, items: Iterable, window: int) -> Iterator:
-    """Map in order while holding at most ``window`` pending results (streams long inputs)."""
-    pending: deque = deque()
-    for item in items:
-        pending.append(pool.submit(function, item))
-        if len(pending) >= window * 2:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _not_text(item: object) -> str:
