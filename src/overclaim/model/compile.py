@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pickle
 import re
+from itertools import repeat
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -26,7 +27,6 @@ from overclaim.errors import ModelError
 from overclaim.schema import LABELS, POSITIVE
 from overclaim.text.cues import Cue, default_matcher
 
-_WHITESPACE_RUN = re.compile(r"\s\s+")
 
 
 def expit(x: np.ndarray) -> np.ndarray:
@@ -80,19 +80,18 @@ class _Analyzer:
         return grams
 
     def _chars(self, text: str) -> list[str]:
+        # sklearn's char_wb: each whitespace-separated word padded with one space; a word
+        # no longer than n yields itself once and ends the longer n-grams
         low, high = self.ngram_range
-        grams = []
-        for word in _WHITESPACE_RUN.sub(" ", text).split():
+        grams: list[str] = []
+        for word in text.split():
             word = f" {word} "
             length = len(word)
             for n in range(low, high + 1):
-                offset = 0
-                grams.append(word[offset:offset + n])
-                while offset + n < length:
-                    offset += 1
-                    grams.append(word[offset:offset + n])
-                if offset == 0:  # a word shorter than n counts once
+                if length <= n:
+                    grams.append(word)
                     break
+                grams += [word[i:i + n] for i in range(length - n + 1)]
         return grams
 
 
@@ -113,27 +112,32 @@ class _Tfidf:
                    np.asarray(vectorizer.idf_, dtype=np.float64), vectorizer.sublinear_tf)
 
     def rows(self, texts: Sequence[str]) -> "_Rows":
-        """Sparse rows as sklearn's transform would give them, without building a matrix."""
-        indptr, indices, data = [0], [], []
-        vocabulary = self.vocabulary
+        """Sparse rows as sklearn's transform would give them, without building a matrix.
+
+        Every n-gram of the batch is looked up at once (``map`` over ``dict.get``, in C) and
+        counted per row with ``np.unique`` over row-major keys, which also sorts each row's
+        columns as sklearn does.
+        """
+        grams: list[str] = []
+        lengths = []
         for text in texts:
-            counts: dict[int, int] = {}
-            for gram in self.analyze(text):
-                j = vocabulary.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            row = sorted(counts)
-            indices.extend(row)
-            data.extend(counts[j] for j in row)
-            indptr.append(len(indices))
-        values = np.asarray(data, dtype=np.float64)
-        columns = np.asarray(indices, dtype=np.int64)
+            found = self.analyze(text)
+            grams += found
+            lengths.append(len(found))
+        width = len(self.idf)
+        ids = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64,
+                          count=len(grams))
+        row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        known = ids >= 0
+        keys, counts = np.unique(row_of[known] * width + ids[known], return_counts=True)
+        row_ids, columns = np.divmod(keys, width)
+        values = counts.astype(np.float64)
         if self.sublinear:
             values = np.log(values) + 1
         values *= self.idf[columns]
-        bounds = np.asarray(indptr)
+        bounds = np.searchsorted(row_ids, np.arange(len(texts) + 1))
         values = _normalise_rows(values, bounds)
-        return _Rows(bounds, columns, values, len(self.idf))
+        return _Rows(bounds, columns, values, width)
 
 
 @dataclass
@@ -156,18 +160,12 @@ class _Rows:
         """Blocks side by side, row by row, in sklearn's column order."""
         offsets = np.cumsum([0] + [b.width for b in blocks[:-1]])
         n = len(blocks[0].indptr) - 1
-        columns, values, lengths = [], [], np.zeros(n, dtype=np.int64)
-        for block in blocks:
-            lengths += np.diff(block.indptr)
-        for i in range(n):
-            for block, offset in zip(blocks, offsets):
-                a, b = block.indptr[i], block.indptr[i + 1]
-                columns.append(block.columns[a:b] + offset)
-                values.append(block.values[a:b])
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        if not columns:  # no rows: an empty block of the right width
-            columns, values = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
-        return cls(indptr, np.concatenate(columns), np.concatenate(values),
+        row_of = np.concatenate([np.repeat(np.arange(n), np.diff(b.indptr)) for b in blocks])
+        order = np.argsort(row_of, kind="stable")  # row by row, blocks in order within a row
+        columns = np.concatenate([b.columns + offset for b, offset in zip(blocks, offsets)])
+        values = np.concatenate([b.values for b in blocks])
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=n))])
+        return cls(indptr.astype(np.int64), columns[order].astype(np.int64), values[order],
                    int(sum(b.width for b in blocks)))
 
     def dot(self, weights_t: np.ndarray) -> np.ndarray:

@@ -220,12 +220,13 @@ class Scorer:
         overclaim_index = LABELS.index(POSITIVE)
         category_proba = prediction.category_proba * proba[:, [overclaim_index]]
         categories = self.bundle.compiled.categories
+        conditional = prediction.category_proba.tolist()  # Python floats: cheap to compare
+        joints = category_proba.tolist()
         results = []
         for i, unit in enumerate(units):
             p = float(proba[i, overclaim_index])
-            joint = {c: round(float(category_proba[i, j]), 4) for j, c in enumerate(categories)}
-            shown = self._shown_categories(prediction.category_proba[i], categories,
-                                           prediction.cues[i])
+            joint = {c: round(q, 4) for c, q in zip(categories, joints[i])}
+            shown = self._shown_categories(conditional[i], categories, prediction.cues[i])
             status, flagged_as = self._status(p, joint, shown)
             results.append(SentenceResult(
                 text=unit.text, start=unit.start, end=unit.end, kind=unit.kind,
@@ -250,7 +251,8 @@ class Scorer:
         return [c for c in CATEGORIES if chosen is None or c in chosen]
 
     @staticmethod
-    def _shown_categories(conditional: np.ndarray, categories: Sequence[str], cues) -> set[str]:
+    def _shown_categories(conditional: Sequence[float], categories: Sequence[str],
+                          cues) -> set[str]:
         """The categories a unit shows, were it an overclaim: P(category | overclaim) >= 0.5
         or a cue of that category in it; at least its most likely one."""
         shown = {c for c, q in zip(categories, conditional) if q >= 0.5}
