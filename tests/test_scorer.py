@@ -221,3 +221,20 @@ def test_predict_proba_is_the_arrays_only_path(profile):
     assert scorer.predict_proba([]).shape == (0, len(LABELS))
     with pytest.raises(InputError):
         scorer.with_options(max_bytes=10).predict_proba(["x" * 11])
+
+
+def test_a_page_scored_in_chunks_scores_as_one_call(scorer, monkeypatch):
+    """Long pages are scored SCORE_CHUNK_UNITS units at a time (bounded memory), with the
+    whole page as context: chunking changes nothing in the result."""
+    import overclaim.scoring.scorer as scorer_module
+
+    page = "\n\n".join(f"{text} Item {i}." for i, (text, _) in enumerate(EXAMPLES * 3))
+    texts = [t for t, _ in EXAMPLES * 2]
+    whole, whole_proba = scorer.score(page).to_dict(), scorer.predict_proba(texts)
+    monkeypatch.setattr(scorer_module, "SCORE_CHUNK_UNITS", 7)
+    chunked, chunked_proba = scorer.score(page).to_dict(), scorer.predict_proba(texts)
+    assert len(chunked["sentences"]) > 14 and len(texts) > 14
+    whole.pop("scored_at"), chunked.pop("scored_at")
+    assert chunked == whole
+    # matrix products of another shape may round the last bit differently
+    assert abs(chunked_proba - whole_proba).max() < 1e-12

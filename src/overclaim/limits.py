@@ -18,3 +18,6 @@ MAX_INPUT_BYTES = 5_000_000
 #: first characters (sentences given directly): no real sentence is this long, and it bounds
 #: the tokenizer's work per unit.
 MAX_UNIT_CHARS = 1000
+#: Units scored in one model call: a page of any length is scored this many units at a
+#: time (with its whole-page context), so peak memory follows the chunk, not the page.
+SCORE_CHUNK_UNITS = 1000

@@ -28,7 +28,7 @@ from overclaim.schema import CATEGORIES, LABELS, POSITIVE
 from overclaim.scoring import page as page_builder
 from overclaim.scoring.options import ScoringOptions, from_mapping
 from overclaim.scoring.results import PageResult, SentenceResult, Status
-from overclaim.limits import MAX_UNIT_CHARS
+from overclaim.limits import MAX_UNIT_CHARS, SCORE_CHUNK_UNITS
 from overclaim.text.segment import Unit, segment
 
 class Scorer:
@@ -91,8 +91,9 @@ class Scorer:
         """
         texts = [str(t) for t in texts]
         self.check_size(sum(len(t) for t in texts))
-        return self.bundle.compiled.predict_proba(
-            self._batch([t[:MAX_UNIT_CHARS] for t in texts], groups=None))
+        batch = self._batch([t[:MAX_UNIT_CHARS] for t in texts], groups=None)
+        parts = [self.bundle.compiled.predict_proba(part) for part in _chunks(batch, len(texts))]
+        return np.vstack(parts) if parts else np.zeros((0, len(LABELS)))
 
     def score_sentences(self, texts: Sequence[str]) -> list[SentenceResult]:
         """Score sentences as unrelated units (no page context).
@@ -212,10 +213,18 @@ class Scorer:
     # --- internals ------------------------------------------------------------------
 
     def _score_units(self, units: list[Unit], groups) -> list[SentenceResult]:
+        """Units with their neighbours as context, scored :data:`SCORE_CHUNK_UNITS` at a time."""
         if not units:
             return []
-        prediction = self.bundle.compiled.predict(self._batch([u.text for u in units], groups),
-                                                  contributions=self.options.contributions)
+        batch = self._batch([u.text for u in units], groups)
+        results: list[SentenceResult] = []
+        for start, part in zip(range(0, len(units), SCORE_CHUNK_UNITS),
+                               _chunks(batch, len(units))):
+            prediction = self.bundle.compiled.predict(part, contributions=self.options.contributions)
+            results += self._results(units[start:start + SCORE_CHUNK_UNITS], prediction)
+        return results
+
+    def _results(self, units: list[Unit], prediction) -> list[SentenceResult]:
         proba = prediction.label_proba
         overclaim_index = LABELS.index(POSITIVE)
         category_proba = prediction.category_proba * proba[:, [overclaim_index]]
@@ -278,6 +287,12 @@ class Scorer:
         if p >= self.review_threshold and relevant:
             return "review", []
         return "clear", []
+
+
+def _chunks(batch: dict[str, list[str]], n: int) -> Iterator[dict[str, list[str]]]:
+    """The rows of a model batch, :data:`SCORE_CHUNK_UNITS` at a time (none when empty)."""
+    for start in range(0, n, SCORE_CHUNK_UNITS):
+        yield {name: column[start:start + SCORE_CHUNK_UNITS] for name, column in batch.items()}
 
 
 def _not_text(item: object) -> str:
