@@ -1,11 +1,13 @@
-"""Speed and memory of overclaim, as ratios against baselines measured in the same run.
+"""Speed and memory of overclaim's two profiles, as ratios against baselines run in the
+same process, plus parallelism, memory by input size, start-up and a simulated audit.
 
     python benchmarks/run.py            # writes benchmarks/results.md and prints it
     python benchmarks/run.py --quick    # fewer repetitions
 
 Baselines: regex sentence splitting (the floor), overclaim's spaCy segmentation alone, and
-a plain word+char TF-IDF + logistic regression pipeline trained on the same corpus. Not
-part of the test suite: timings depend on the machine, so only ratios mean anything.
+a plain word+char TF-IDF + logistic regression pipeline trained on the same corpus (the
+frozen-MiniLM peer is `benchmarks/minilm_peer.py`: it needs torch). Not part of the test
+suite: timings depend on the machine, so only ratios mean anything.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -97,18 +98,23 @@ def peak_mb():
             return int(line.split()[1]) / 1024
 """
 
-MEMORY_CODE = PEAK + """
+MEMORY_BY_SIZE_CODE = PEAK + """
 import json, sys
 from pathlib import Path
 from overclaim import Scorer
-scorer = Scorer.load()
-documents = sorted(Path("corpus/documents").rglob("*.txt"))
-texts = [line for path in documents for line in path.read_text().splitlines() if line.strip()]
-scorer.score_sentences(texts)
-for path in documents:
-    scorer.score(path.read_text())
-print(json.dumps({"peak_mb": peak_mb(), "torch": "torch" in sys.modules,
-                  "sklearn": "sklearn" in sys.modules, "pandas": "pandas" in sys.modules}))
+from overclaim.training import corpus
+profile, size = sys.argv[1], int(sys.argv[2])
+scorer = Scorer.load(profile=profile)
+table = corpus.load()
+text = "\\n\\n".join((corpus.corpus_dir() / d).read_text() for d in sorted(set(table["doc"])))
+while len(text) < size:
+    text += "\\n\\n" + text
+text = text[:size]
+scorer.score(text[:2000])
+del table
+before = peak_mb()
+result = scorer.score(text)
+print(json.dumps({"before_mb": before, "peak_mb": peak_mb(), "units": len(result.sentences)}))
 """
 
 BASE_MEMORY_CODE = PEAK + """
@@ -118,122 +124,184 @@ spacy.blank("en")
 print(json.dumps({"peak_mb": peak_mb()}))
 """
 
+SIZES = [10_000, 100_000, 1_000_000, 4_000_000]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--no-audit", action="store_true", help="skip the simulated audit")
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
 
     from overclaim import Scorer
-    from overclaim.training import corpus
     from overclaim.text.segment import segment
+    from overclaim.training import corpus
 
     table = corpus.load()
-    sentences = table["text"].tolist()
     documents = [(corpus.corpus_dir() / d).read_text(encoding="utf-8")
                  for d in sorted(set(table["doc"]))]
-    all_text = "\n\n".join(documents)
-    page_8k = all_text[:8192]
-    paragraph = documents[3].split("\n\n")[2] if "\n\n" in documents[3] else documents[3][:600]
-    one = "Our stem cell injections repair worn cartilage in weeks."
-    scorer = Scorer.load()
     peer = tfidf_lr(table)
-    megabytes = len(all_text.encode()) / 1e6
-    n_units = len(segment(all_text))
-
-    rows = []
-
-    def add(name: str, seconds: float, units: int, baseline: str = "") -> None:
-        rows.append({"what": name, "seconds": seconds, "units_per_s": units / seconds,
-                     "mb_per_s": megabytes / seconds if units == n_units else None,
-                     "baseline": baseline})
-
-    best = lambda f: min(timed(f, repeat))  # noqa: E731
-    segment(all_text)  # warm the tokenizer's vocabulary
-    t_regex = best(lambda: regex_split(all_text))
-    t_segment = best(lambda: segment(all_text))
-    scorer.score(all_text[:20000])
-    t_pages = best(lambda: [scorer.score(d) for d in documents])
-    t_batch = best(lambda: scorer.score_sentences(sentences))
-    t_peer = best(lambda: peer.predict_proba(sentences))
-    add("regex split, all documents (floor)", t_regex, n_units)
-    add("spaCy segmentation alone, all documents", t_segment, n_units)
-    add("overclaim scan of all documents (extract+segment+features+model)", t_pages, n_units)
-    add("overclaim score_sentences, corpus batch", t_batch, len(sentences))
-    add("TF-IDF + LR predict_proba, corpus batch", t_peer, len(sentences))
-
-    latency = {}
-    for label, text in (("1 sentence", one), ("1 paragraph", paragraph), ("8 KB page", page_8k)):
-        scorer.score(text)
-        latency[label] = {
-            "overclaim score()": percentiles(timed(lambda: scorer.score(text), repeat * 30)),
-            "TF-IDF + LR (sentences of the text)": percentiles(
-                timed(lambda: peer.predict_proba(regex_split(text)), repeat * 30)),
-        }
-    single = percentiles(timed(lambda: scorer.score_sentences([one]), repeat * 100))
-
-    cold_import = cold("import overclaim")
-    cold_scan = cold("import subprocess, sys; from overclaim.adapters.cli import main; "
-                     "sys.argv=['overclaim','scan','tests/data/clinic_page.html','--format','json'];"
-                     "\ntry:\n    main()\nexcept SystemExit:\n    pass")
-    cold_python = cold("pass")
-    memory = child_report(MEMORY_CODE)
-    base_memory = child_report(BASE_MEMORY_CODE)
-
     lines = [
         "# Benchmarks",
         "",
         f"Machine: {machine()}. Run: `python benchmarks/run.py`"
-        f"{' --quick' if args.quick else ''}, best of {repeat} for throughput.",
-        f"Data: the corpus's {len(documents)} documents ({megabytes:.2f} MB, {n_units} units) "
-        f"and its {len(sentences)} units as a sentence batch.",
+        f"{' --quick' if args.quick else ''}; best of {repeat} for throughput.",
         "",
-        "## Throughput",
-        "",
-        "| what | seconds | units/s | MB/s | x regex | x spaCy segmentation |",
-        "|---|---:|---:|---:|---:|---:|",
     ]
-    for row in rows:
-        mb = f"{row['mb_per_s']:.3f}" if row["mb_per_s"] else ""
-        per_unit = 1 / row["units_per_s"]
-        lines.append(f"| {row['what']} | {row['seconds']:.3f} | {row['units_per_s']:,.0f} | {mb} | "
-                     f"{per_unit / (t_regex / n_units):.1f} | {per_unit / (t_segment / n_units):.1f} |")
-    lines += [
-        "",
-        f"Pages per second (whole documents, extract+segment+score): {len(documents) / t_pages:.1f}.",
-        f"Batch scoring costs {t_pages / t_segment:.1f}x segmentation alone per unit "
-        f"(goal: within 3x); the plain TF-IDF + LR peer costs "
-        f"{(t_peer / len(sentences)) / (t_segment / n_units):.1f}x.",
-        "",
-        "## Latency (ms)",
-        "",
-        "| input | pipeline | p50 | p90 | p99 |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for label, by_pipeline in latency.items():
-        for name, p in by_pipeline.items():
-            lines.append(f"| {label} | {name} | {p['p50']:.2f} | {p['p90']:.2f} | {p['p99']:.2f} |")
-    lines.append(f"| 1 sentence | overclaim score_sentences() | {single['p50']:.2f} | "
-                 f"{single['p90']:.2f} | {single['p99']:.2f} |")
-    lines += [
-        "",
-        "## Start-up and memory",
-        "",
-        f"- bare Python start: {cold_python:.2f} s",
-        f"- `import overclaim`: {cold_import:.2f} s ({cold_import / cold_python:.1f}x bare Python)",
-        f"- cold `overclaim scan` of one page (import, load model, extract, score, print): "
-        f"{cold_scan:.2f} s",
-        f"- peak memory scoring every corpus line as a sentence batch and every document as "
-        f"a page: {memory['peak_mb']:.0f} MB (a blank spaCy pipeline alone: "
-        f"{base_memory['peak_mb']:.0f} MB); imported while scoring: torch "
-        f"{memory['torch']}, scikit-learn {memory['sklearn']}, pandas {memory['pandas']}",
-    ]
+    # the accurate profile costs ~10x per unit: it is timed on a tenth of the corpus
+    for profile, share in (("fast", 1), ("accurate", 10)):
+        scorer = Scorer.load(profile=profile)
+        docs = documents[::share]
+        sentences = table["text"].tolist()[::share]
+        lines += throughput(profile, scorer, docs, sentences, peer, segment, repeat)
+        lines += latency(profile, scorer, documents, peer, repeat)
+    lines += parallel(Scorer, documents, table)
+    lines += startup_and_memory()
+    if not args.no_audit:
+        from audit import run_audit
+
+        lines += run_audit()
     report = "\n".join(lines) + "\n"
     from overclaim import atomic
 
     atomic.write_text(OUT, report)
     print(report)
+
+
+def throughput(profile, scorer, documents, sentences, peer, segment, repeat) -> list[str]:
+    all_text = "\n\n".join(documents)
+    megabytes = len(all_text.encode()) / 1e6
+    n_units = len(segment(all_text))
+    best = lambda f: min(timed(f, repeat))  # noqa: E731
+    t_regex = best(lambda: regex_split(all_text))
+    t_segment = best(lambda: segment(all_text))
+    scorer.score(all_text[:20000])
+    t_pages = best(lambda: [scorer.score(d) for d in documents])
+    t_batch = best(lambda: scorer.score_sentences(sentences))
+    t_arrays = best(lambda: scorer.predict_proba(sentences))
+    t_peer = best(lambda: peer.predict_proba(sentences))
+    rows = [("regex split (floor)", t_regex, n_units),
+            ("spaCy segmentation alone", t_segment, n_units),
+            (f"overclaim {profile}: pages (extract+segment+score)", t_pages, n_units),
+            (f"overclaim {profile}: score_sentences batch", t_batch, len(sentences)),
+            (f"overclaim {profile}: predict_proba batch (arrays only)", t_arrays, len(sentences)),
+            ("TF-IDF + LR predict_proba batch", t_peer, len(sentences))]
+    lines = [
+        f"## Throughput, {profile} profile",
+        "",
+        f"Data: {len(documents)} corpus documents ({megabytes:.2f} MB, {n_units} units) and "
+        f"{len(sentences)} corpus units as a sentence batch.",
+        "",
+        "| what | seconds | units/s | x regex | x spaCy segmentation |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, seconds, units in rows:
+        per_unit = seconds / units
+        lines.append(f"| {name} | {seconds:.3f} | {units / seconds:,.0f} | "
+                     f"{per_unit / (t_regex / n_units):.1f} | {per_unit / (t_segment / n_units):.1f} |")
+    lines += ["", f"Pages per second: {len(documents) / t_pages:.1f}. Scoring pages costs "
+              f"{t_pages / t_segment:.1f}x segmentation alone per unit.", ""]
+    return lines
+
+
+def latency(profile, scorer, documents, peer, repeat) -> list[str]:
+    one = "Our stem cell injections repair worn cartilage in weeks."
+    paragraph = next(p for d in documents for p in d.split("\n\n") if len(p) > 400)
+    page_8k = "\n\n".join(documents)[:8192]
+    lines = [f"## Latency, {profile} profile (ms)", "", "| input | call | p50 | p90 | p99 |",
+             "|---|---|---:|---:|---:|"]
+    calls = 100 if profile == "fast" else 20
+    for label, text in (("1 sentence", one), ("1 paragraph", paragraph), ("8 KB page", page_8k)):
+        scorer.score(text)
+        for name, call in ((f"overclaim {profile} score()", lambda: scorer.score(text)),
+                           ("TF-IDF + LR (regex sentences)",
+                            lambda: peer.predict_proba(regex_split(text)))):
+            p = percentiles(timed(call, repeat * calls // (10 if label == "8 KB page" else 1)))
+            lines.append(f"| {label} | {name} | {p['p50']:.2f} | {p['p90']:.2f} | {p['p99']:.2f} |")
+    p = percentiles(timed(lambda: scorer.score_sentences([one]), repeat * calls))
+    lines += [f"| 1 sentence | overclaim {profile} score_sentences() | {p['p50']:.2f} | "
+              f"{p['p90']:.2f} | {p['p99']:.2f} |", ""]
+    return lines
+
+
+def parallel(Scorer, documents, table) -> list[str]:
+    """score_many with 1 and 2 processes, and Dask on 2 local workers, on the same rows."""
+    lines = ["## Parallelism (same rows, same process start)", "",
+             "| profile | what | seconds | x one process |", "|---|---|---:|---:|"]
+    for profile, docs in (("fast", documents * 2), ("accurate", documents[::4])):
+        scorer = Scorer.load(profile=profile)
+        start = time.perf_counter()
+        list(scorer.score_many(docs))
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        list(scorer.score_many(docs, n_jobs=2))  # includes starting the workers
+        two = time.perf_counter() - start
+        lines.append(f"| {profile} | score_many, {len(docs)} pages, n_jobs=1 | {one:.2f} | 1.00 |")
+        lines.append(f"| {profile} | score_many, n_jobs=2 (processes, start-up included) | "
+                     f"{two:.2f} | {one / two:.2f} |")
+    lines += dask_rows(Scorer, table)
+    return lines + [""]
+
+
+def dask_rows(Scorer, table) -> list[str]:
+    try:
+        import dask.dataframe as dd
+        import distributed
+    except ImportError:
+        return ["| fast | Dask: not installed (pip install -e '.[dask]') | | |"]
+    from overclaim.adapters.distributed import score_dask
+
+    scorer = Scorer.load(profile="fast")
+    frame = table[["text"]].rename(columns={"text": "copy"}).reset_index(drop=True)
+    start = time.perf_counter()
+    scorer.score_frame(frame, "copy")
+    one = time.perf_counter() - start
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        lazy = score_dask(dd.from_pandas(frame, npartitions=8), "copy", scorer)
+        lazy.head(1, npartitions=1)  # workers warm: the model shipped once to each
+        start = time.perf_counter()
+        lazy.compute()
+        two = time.perf_counter() - start
+    return [f"| fast | score_frame, {len(frame)} rows, one process | {one:.2f} | 1.00 |",
+            f"| fast | Dask, 2 local workers, 8 partitions (model already on workers) | "
+            f"{two:.2f} | {one / two:.2f} |"]
+
+
+def startup_and_memory() -> list[str]:
+    cold_python = cold("pass")
+    cold_import = cold("import overclaim")
+    scan = ("import sys; from overclaim.adapters.cli import main; "
+            "sys.argv=['overclaim','scan','tests/data/clinic_page.html','--format','json',"
+            "'--profile','{profile}']\ntry:\n    main()\nexcept SystemExit:\n    pass")
+    cold_fast = cold(scan.format(profile="fast"))
+    cold_accurate = cold(scan.format(profile="accurate"))
+    base = child_report(BASE_MEMORY_CODE)
+    lines = [
+        "## Start-up",
+        "",
+        f"- bare Python start: {cold_python:.2f} s; `import overclaim`: {cold_import:.2f} s",
+        f"- cold `overclaim scan --profile fast` of one page (import, load, extract, score, "
+        f"print): {cold_fast:.2f} s (goal < 1 s); `--profile accurate`: {cold_accurate:.2f} s",
+        "",
+        "## Peak memory by input size (one page scored with `score()`)",
+        "",
+        f"A blank spaCy pipeline alone peaks at {base['peak_mb']:.0f} MB. Growth is the peak "
+        "while scoring minus the peak after loading the model and scoring a short page.",
+        "",
+        "| profile | input | units | peak MB | growth MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for profile in ("fast", "accurate"):
+        for size in SIZES if profile == "fast" else SIZES[:3]:
+            out = subprocess.run([sys.executable, "-c", MEMORY_BY_SIZE_CODE, profile, str(size)],
+                                 check=True, cwd=ROOT, capture_output=True, text=True).stdout
+            m = json.loads(out.strip().splitlines()[-1])
+            lines.append(f"| {profile} | {size / 1e6:g} MB | {m['units']:,} | {m['peak_mb']:.0f} | "
+                         f"{m['peak_mb'] - m['before_mb']:.0f} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":
