@@ -73,3 +73,20 @@ def test_both_profiles_load_from_one_folder_and_differ(tmp_path):
     assert accurate.score_sentences(text)[0].overclaim != fast.score_sentences(text)[0].overclaim
     with pytest.raises(ModelError, match="unknown profile"):
         Scorer.load(card_path.parent, profile="medium")
+
+
+def test_evaluate_shows_the_accurate_comparison_from_its_card(runner, tmp_path):
+    from overclaim.adapters.cli import main
+
+    out = tmp_path / "evaluation.json"
+    result = runner.invoke(main, ["evaluate", "--profile", "accurate", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    card, _ = artifact.read_card(artifact.default_card("accurate"))
+    for subset, by_name in card["evaluation"]["figures"].items():
+        assert set(by_name) >= {"accurate", "fast", "encoder", "tfidf+lr", "cue-count rule"}
+        for name, m in by_name.items():
+            row = f"| {subset} | {name} | {m['n']} |"
+            assert row in result.output
+            line = next(x for x in result.output.splitlines() if x.startswith(row))
+            assert f"| {m['overclaim']['roc_auc']:.3f} |" in line
+    assert json.loads(out.read_text()) == card["evaluation"]

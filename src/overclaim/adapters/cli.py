@@ -267,12 +267,21 @@ def gate_command(model: Path | None, as_json: bool) -> None:
               help="Also write every figure to this JSON file.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Folds fitted side by side (processes); figures are the same.")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default="fast", show_default=True,
+              help="fast: measure the linear model now. accurate: show the comparison of "
+                   "fast, encoder alone, accurate and the baselines measured on the same voice "
+                   "folds when the accurate profile was built (re-measuring retrains the "
+                   "encoder: python -m overclaim.training.accurate, about 30 min).")
 def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None,
-                     jobs: int) -> None:
+                     jobs: int, profile: str) -> None:
     """Held-out metrics of the model beside two baselines, measured in the same run."""
     from overclaim.training import corpus
 
     from overclaim.training import evaluate as ev
+
+    if profile == "accurate":
+        _show_accurate_evaluation(as_json)
+        return
 
     try:
         evaluation = ev.evaluate(corpus.load(), settings=settings or ev.SETTINGS, folds=folds,
@@ -282,6 +291,24 @@ def evaluate_command(settings: tuple[str, ...], folds: int, as_json: Path | None
     click.echo(ev.format_table(evaluation))
     if as_json:
         write_output(as_json, json.dumps(evaluation.to_dict(), indent=2) + "\n")
+
+
+def _show_accurate_evaluation(as_json: Path | None) -> None:
+    """The accurate card's held-out comparison, with where and when it was measured."""
+    from overclaim.model import artifact
+    from overclaim.training.train import comparison_lines
+
+    try:
+        path = artifact.default_card("accurate")
+        card, _ = artifact.read_card(path)
+    except ModelError as error:
+        raise ToolError(str(error)) from None
+    click.echo(f"Measured when {path.name} was built ({card.get('created')}, corpus "
+               f"{str(card.get('corpus', {}).get('sha256', ''))[:12]}); to re-measure: "
+               "python -m overclaim.training.accurate oof|final|assemble WORKDIR\n")
+    click.echo("\n".join(comparison_lines(card["evaluation"])))
+    if as_json:
+        write_output(as_json, json.dumps(card["evaluation"], indent=2) + "\n")
 
 
 PROFILE_OPTION = click.option(

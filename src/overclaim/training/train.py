@@ -230,17 +230,8 @@ def accurate_card_markdown(card: dict[str, Any]) -> str:
         f"- why: {t['why']}",
         *_nested_lines(t.get("nested")),
         "",
-        f"## Held-out comparison ({evaluation['protocol']})",
-        "",
-        "| units | model | n | overclaim P | R | F1 | ROC-AUC | PR-AUC | Brier |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *comparison_lines(evaluation),
     ]
-    for subset, by_name in evaluation["figures"].items():
-        for name, m in by_name.items():
-            oc, o = m["per_label"]["overclaim"], m["overclaim"]
-            lines.append(f"| {subset} | {name} | {m['n']} | {oc['precision']:.3f} | "
-                         f"{oc['recall']:.3f} | {oc['f1']:.3f} | {o['roc_auc']:.3f} | "
-                         f"{o['pr_auc']:.3f} | {o['brier']:.3f} |")
     costs = card.get("costs", {})
     if costs:
         lines += ["", "## Costs (measured in one run on this machine, 2 CPU cores)", "",
@@ -250,6 +241,21 @@ def accurate_card_markdown(card: dict[str, Any]) -> str:
             lines.append(f"| {profile} | {row['units_per_second']:.0f} | "
                          f"{row['ms_one_sentence_p50']:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def comparison_lines(evaluation: dict[str, Any]) -> list[str]:
+    """The accurate card's held-out table: fast, encoder alone, accurate and the baselines on
+    the same units (also what ``overclaim evaluate --profile accurate`` prints)."""
+    lines = [f"## Held-out comparison ({evaluation['protocol']})", "",
+             "| units | model | n | overclaim P | R | F1 | ROC-AUC | PR-AUC | Brier |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for subset, by_name in evaluation["figures"].items():
+        for name, m in by_name.items():
+            oc, o = m["per_label"]["overclaim"], m["overclaim"]
+            lines.append(f"| {subset} | {name} | {m['n']} | {oc['precision']:.3f} | "
+                         f"{oc['recall']:.3f} | {oc['f1']:.3f} | {o['roc_auc']:.3f} | "
+                         f"{o['pr_auc']:.3f} | {o['brier']:.3f} |")
+    return lines
 
 
 def _nested_lines(nested: dict[str, Any] | None) -> list[str]:
