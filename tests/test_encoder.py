@@ -188,3 +188,15 @@ def test_params_and_helpers():
     assert len(held) == 2 and held == te.split_groups([f"d{i}" for i in range(20)], 0.1, 0)
     batches = te.length_batches(list(range(100)), 8, np.random.default_rng(0))
     assert sorted(i for b in batches for i in b) == list(range(100))
+
+
+def test_frozen_embeddings_pool_over_real_tokens_only():
+    """The frozen-MiniLM baseline's embeddings: unit length, and a text's vector does not
+    depend on the (padded) texts batched with it."""
+    texts = ["PRP regrows hair.",
+             "Growth factors are proteins that signal cells to divide and move.", "Hi."]
+    together = te.frozen_embeddings(texts)
+    alone = np.vstack([te.frozen_embeddings([t]) for t in texts])
+    assert together.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert np.abs(together - alone).max() < 1e-4

@@ -89,7 +89,8 @@ SHORT_WORDS = 8
 
 
 def linear_out_of_fold(table: pd.DataFrame, workdir: Path, params=None) -> pd.DataFrame:
-    """The fast profile and the baselines on the encoder's folds: P(label) per unit."""
+    """The fast profile and the baselines (TF-IDF + LR, the cue-count rule, frozen MiniLM +
+    LR) on the encoder's folds: P(label) per unit."""
     from overclaim.model import estimators as model_lib
     from overclaim.model.compile import CueCache, compile_estimator
     from overclaim.training import evaluate as ev
@@ -103,6 +104,9 @@ def linear_out_of_fold(table: pd.DataFrame, workdir: Path, params=None) -> pd.Da
     makers = {"fast": lambda: model_lib.build_model(params), "tfidf+lr": ev.tfidf_baseline,
               "cue-count rule": ev.CueCountRule}
     out = table[["doc", "start", "end"]].copy()
+    embeddings = encoder.frozen_embeddings(frame["text"].tolist())
+    makers["frozen-minilm+lr"] = lambda: FrozenEmbeddingLR(embeddings)
+    frame = frame.assign(row=np.arange(len(frame)))
     for name, make in makers.items():
         proba = np.zeros((len(frame), len(LABELS)))
         for train, test in fold_splits(table):
@@ -117,6 +121,25 @@ def linear_out_of_fold(table: pd.DataFrame, workdir: Path, params=None) -> pd.Da
             out[f"{name}:p_{label}"] = proba[:, j]
     out.to_csv(path, index=False)
     return out
+
+
+class FrozenEmbeddingLR:
+    """The frozen-MiniLM baseline: logistic regression on the base model's sentence
+    embeddings (computed once for the corpus, looked up by the frame's ``row``)."""
+
+    def __init__(self, embeddings: np.ndarray):
+        self.embeddings = embeddings
+
+    def fit(self, frame: pd.DataFrame, y: np.ndarray) -> "FrozenEmbeddingLR":
+        from sklearn.linear_model import LogisticRegression
+
+        self.model = LogisticRegression(max_iter=3000, C=4.0, class_weight="balanced")
+        self.model.fit(self.embeddings[frame["row"].to_numpy()], y)
+        self.classes_ = self.model.classes_
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_proba(self.embeddings[frame["row"].to_numpy()])
 
 
 def _order(classes) -> list[int]:
@@ -180,12 +203,13 @@ def assemble(table: pd.DataFrame, workdir: Path, models: Path, progress=print) -
     progress("the fast profile and the baselines on the same voice folds")
     linear_oof = linear_out_of_fold(table, workdir)
     proba = {name: linear_oof[[f"{name}:p_{label}" for label in LABELS]].to_numpy()
-             for name in ("fast", "tfidf+lr", "cue-count rule")}
+             for name in ("fast", "tfidf+lr", "cue-count rule", "frozen-minilm+lr")}
     y = table["label"].to_numpy()
     folds = keyed["fold"].to_numpy()
     accurate = stacked_out_of_fold(proba["fast"], encoded, y, folds)
     predictions = {"accurate": accurate, "fast": proba["fast"], "encoder": encoded,
-                   "tfidf+lr": proba["tfidf+lr"], "cue-count rule": proba["cue-count rule"]}
+                   **{name: proba[name] for name in ("frozen-minilm+lr", "tfidf+lr",
+                                                     "cue-count rule")}}
     figures = comparison(table, predictions)
     score = accurate[:, LABELS.index(POSITIVE)]
     thresholds = ev.choose_thresholds(y, score)

@@ -102,6 +102,29 @@ def default_base() -> Path:
     return Path(get_model_path())
 
 
+def frozen_embeddings(texts: list[str], base: Path | None = None, batch_size: int = 64,
+                      max_length: int = 128) -> np.ndarray:
+    """Sentence embeddings of the base model, not fine-tuned: mean-pooled over tokens and
+    L2-normalised (the sentence-transformers recipe for all-MiniLM-L6-v2). The frozen
+    MiniLM + logistic regression baseline is fitted on these."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    base = base or default_base()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModel.from_pretrained(str(base)).eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch_size):
+            encoded = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                                max_length=max_length, return_tensors="pt")
+            hidden = model(**encoded).last_hidden_state
+            mask = encoded["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
+    return np.vstack(out) if out else np.zeros((0, model.config.hidden_size))
+
+
 def _base_info(base: Any) -> dict[str, Any]:
     """Name, package version and weights hash of the base, for the model card."""
     if not isinstance(base, Path):
