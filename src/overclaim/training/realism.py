@@ -235,14 +235,17 @@ AGREEMENT_FILE = "annotation/second-annotation.csv"
 
 def agreement(root: Path | None = None) -> dict:
     """Cohen's kappa between the first and the second (blind) annotation, 4-way and binary
-    (overclaim against the rest), overall and by source, from the adjudication log."""
+    (overclaim against the rest), overall, by source, and for each later sample (ids
+    ``<sample>-<n>``, such as the fourth wave's ``w4-v0001``), from the adjudication log."""
     from sklearn.metrics import cohen_kappa_score
 
     from overclaim.paths import corpus_dir
 
     log = pd.read_csv((root or corpus_dir()) / AGREEMENT_FILE, dtype=str, keep_default_na=False)
     out = {}
-    for name, part in [("all", log), *log.groupby("source")]:
+    later = log["id"].str.extract(r"^([a-z0-9]+)-", expand=False)
+    samples = [(f"sample {name}", part) for name, part in log.groupby(later)]
+    for name, part in [("all", log), *log.groupby("source"), *samples]:
         first, second = part["label_first"], part["label_second"]
         out[str(name)] = {
             "units": len(part),
