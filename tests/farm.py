@@ -29,7 +29,7 @@ _PLAIN = [
 ]
 
 #: Seconds the slow page takes to answer (tests give the scan a shorter timeout).
-SLOW_SECONDS = 1.5
+SLOW_SECONDS = 4.0
 
 
 def _page(site: int, page: int, links: list[str]) -> bytes:

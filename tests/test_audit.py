@@ -24,7 +24,7 @@ from tests.farm import Farm
 
 
 def _audit_args(urls: Path, out: Path, *extra: str) -> list[str]:
-    return ["scan", "--urls", str(urls), "--crawl", "10", "--delay", "0", "--timeout", "0.5",
+    return ["scan", "--urls", str(urls), "--crawl", "10", "--delay", "0", "--timeout", "1.5",
             "--retries", "1", "--concurrency", "8", "--profile", "fast",
             "--resume", "-o", str(out), "--format", "jsonl", *extra]
 

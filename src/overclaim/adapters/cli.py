@@ -468,12 +468,12 @@ def _scan_to_report(sources, scorer, fetch, fmt, output, top, dedupe_site,
     """Score everything, then render one report (ranked or in input order) and write it."""
     from overclaim.render import render
     from overclaim.scoring import page as page_builder
-    from overclaim.scoring.scan import iter_scan
+    from overclaim.scoring.scan import scan
 
     summary = _ScanSummary()
     progress.start(len(sources))
     try:
-        for record in iter_scan(sources, scorer, fetch, done=progress.input_done):
+        for record in scan(sources, scorer, fetch, done=progress.input_done):
             progress.page(record)
             summary.records.append(record)
     finally:
@@ -496,7 +496,7 @@ def _scan_resumable(sources, scorer, fetch, output: Path,
     """Append each result to ``output`` as it comes, skipping what an earlier run wrote."""
     from overclaim.errors import InputError
     from overclaim.scoring.audit import AuditLog, read_records
-    from overclaim.scoring.scan import iter_scan, source_name
+    from overclaim.scoring.scan import scan, source_name
 
     summary = _ScanSummary()
     try:
@@ -513,7 +513,7 @@ def _scan_resumable(sources, scorer, fetch, output: Path,
                 progress.input_done()
 
             try:
-                for record in iter_scan(todo, scorer, fetch, held=log.held, done=finish):
+                for record in scan(todo, scorer, fetch, held=log.held, done=finish):
                     log.write(record)
                     progress.page(record)
             finally:

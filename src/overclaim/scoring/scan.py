@@ -18,7 +18,6 @@ from overclaim.inputs.decode import Document, from_bytes
 from overclaim.inputs.fetch import Fetcher
 from overclaim.inputs.sources import Source, from_path, is_url
 from overclaim.limits import MAX_INPUT_BYTES
-from overclaim.scoring import page as page_builder
 from overclaim.scoring.results import PageResult
 from overclaim.scoring.scorer import Scorer
 
@@ -92,29 +91,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def scan(sources: list[Source], scorer: Scorer,
-         fetch: FetchOptions = FetchOptions(), progress: Callable[[int], None] | None = None,
-         stdin: bytes | None = None, dedupe_site: bool = False) -> list[PageResult]:
-    """Score every source from :func:`plan`, in order; an input that cannot be scored
-    gets a complete result with ``error`` set.
-
-    ``progress`` is called once per source. ``dedupe_site`` counts text repeated across
-    pages of one site once (see :func:`overclaim.scoring.page.dedupe_site`); without it
-    each page's result depends on that page alone.
-    """
-    done = (lambda _source: progress(1)) if progress else None
-    records = list(iter_scan(sources, scorer, fetch, stdin=stdin, done=done))
-    return page_builder.dedupe_site(records) if dedupe_site else records
-
-
-def iter_scan(sources: list[Source], scorer: Scorer, fetch: FetchOptions = FetchOptions(),
-              stdin: bytes | None = None, held: Callable[[str], bool] | None = None,
-              done: Callable[[str], None] | None = None) -> Iterator[PageResult]:
-    """:func:`scan` as a stream: each page's result as soon as it is scored, in input order.
+def scan(sources: list[Source], scorer: Scorer, fetch: FetchOptions = FetchOptions(),
+         stdin: bytes | None = None, held: Callable[[str], bool] | None = None,
+         done: Callable[[str], None] | None = None) -> Iterator[PageResult]:
+    """Score every source from :func:`plan`, in order, yielding each page's result as soon
+    as it is scored; an input that cannot be scored gets a complete result with ``error``.
 
     For resumable audits: a page for which ``held(page)`` is true is not scored again (a
     crawl still reads it, to find its links), and ``done(source)`` is called when every
-    page of a source has been yielded.
+    page of a source has been yielded. Counting text repeated across a site once
+    (``--dedupe-site``) needs every page: :func:`overclaim.scoring.page.dedupe_site`.
     """
     fetcher: Fetcher | None = None
     try:
