@@ -166,7 +166,24 @@ def main() -> None:
     from overclaim import atomic
 
     atomic.write_text(OUT, report)
+    update_readme(report)
     print(report)
+
+
+def update_readme(report: str) -> None:
+    """Put this run's tables into README.md, between its benchmark markers (headings one
+    level down), so the README always shows the last run and nothing else."""
+    from overclaim import atomic
+
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+    if start not in text or end not in text:
+        raise SystemExit("README.md has no benchmark markers")
+    body = "\n".join(("#" + line if line.startswith("## ") else line)
+                     for line in report.splitlines() if not line.startswith("# "))
+    head, rest = text.split(start, 1)
+    atomic.write_text(readme, head + start + "\n" + body.strip() + "\n" + end + rest.split(end, 1)[1])
 
 
 def throughput(profile, scorer, documents, sentences, peer, segment, repeat) -> list[str]:
