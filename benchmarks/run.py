@@ -157,6 +157,7 @@ def main() -> None:
         lines += throughput(profile, scorer, docs, sentences, peer, segment, repeat)
         lines += latency(profile, scorer, documents, peer, repeat)
     lines += parallel(Scorer, documents, table)
+    lines += service_rows(documents)
     lines += startup_and_memory()
     if not args.no_audit:
         from audit import run_audit
@@ -285,6 +286,57 @@ def dask_rows(Scorer, table) -> list[str]:
     return [f"| fast | score_frame, {len(frame)} rows, one process | {one:.2f} | 1.00 |",
             f"| fast | Dask, 2 local workers, 8 partitions (model already on workers) | "
             f"{two:.2f} | {one / two:.2f} |"]
+
+
+def service_rows(documents) -> list[str]:
+    """The HTTP service (fast profile, 2 worker processes) under 1 and 32 concurrent clients."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        import httpx
+    except ImportError:
+        return ["## Service", "", "Not measured: needs the 'serve' extra.", ""]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "overclaim.adapters.cli", "serve", "--port",
+                               str(port), "--profile", "fast", "--workers", "2"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(timeout=60) as client:
+            for _ in range(600):
+                try:
+                    if client.get(url + "/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            pages = [d[:4000] for d in documents[:64]]
+
+            def one(text: str) -> float:
+                start = time.perf_counter()
+                client.post(url + "/v1/score", json={"text": text}).raise_for_status()
+                return time.perf_counter() - start
+
+            for text in pages[:8]:
+                one(text)  # both workers warm
+            lines = ["## Service (`overclaim serve --profile fast --workers 2`, pages up to 4 KB)",
+                     "", "| clients at once | requests | requests/s | p50 ms | p99 ms |",
+                     "|---:|---:|---:|---:|---:|"]
+            for clients, n in ((1, 128), (32, 320)):
+                batch = [pages[i % len(pages)] for i in range(n)]
+                start = time.perf_counter()
+                with ThreadPoolExecutor(clients) as pool:
+                    times = list(pool.map(one, batch))
+                seconds = time.perf_counter() - start
+                p = percentiles(times)
+                lines.append(f"| {clients} | {n} | {n / seconds:.1f} | {p['p50']:.1f} | "
+                             f"{p['p99']:.1f} |")
+    finally:
+        server.terminate()
+        server.wait()
+    return lines + [""]
 
 
 def startup_and_memory() -> list[str]:
