@@ -244,7 +244,8 @@ def test_pages_score_alone_unless_dedupe_site_is_asked(runner, tmp_path):
     """By default a page's result never depends on its neighbours in the batch; with
     --dedupe-site text repeated across a site's pages counts once, on its first page, and
     every page-level field is rebuilt from the units that still count."""
-    banner = "Free consultations this month, and our cells heal every joint they touch."
+    banner = ("Our stem cell injections heal damaged joints and end arthritis pain for good, "
+              "without surgery.")
     for i in range(3):
         (tmp_path / f"p{i}.txt").write_text(f"{banner}\nOur clinic is on Main Street, door {i}.\n")
     alone = _jsonl(runner.invoke(main, ["scan", str(tmp_path / "p1.txt"), "--format", "jsonl"]).stdout)
