@@ -279,7 +279,7 @@ def dask_rows(Scorer, table) -> list[str]:
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster):
         lazy = score_dask(dd.from_pandas(frame, npartitions=8), "copy", scorer)
-        lazy.head(1, npartitions=1)  # workers warm: the model shipped once to each
+        lazy.head(1, npartitions=1)  # warm-up: one partition, so one worker has the model
         start = time.perf_counter()
         lazy.compute()
         two = time.perf_counter() - start

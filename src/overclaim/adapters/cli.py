@@ -379,13 +379,13 @@ def scan_command(inputs, urls_file, fmt, output, model, fail_above, crawl, delay
                          concurrency=concurrency, retries=retries, warn=warnings.append)
     progress = _ScanProgress(no_progress)
     if resume:
-        summary = _scan_resumable(sources, scorer, fetch, output, progress)
+        summary = _scan_resumable(sources, scorer, fetch, output, progress, site_summary)
     else:
         summary = _scan_to_report(sources, scorer, fetch, fmt, output, top, dedupe_site,
                                   progress)
+        if site_summary:
+            _write_site_summary(site_summary, (r.to_dict() for r in summary.records))
     _report_crawl(summary, warnings, crawl)
-    if site_summary:
-        _write_site_summary(site_summary, output if resume else summary.records)
     if fail_above is not None and summary.highest is not None and summary.highest > fail_above:
         raise click.exceptions.Exit(EXIT_CHECK)
     if summary.failed:
@@ -456,11 +456,11 @@ class _ScanSummary:
     highest: float | None = None
     records: list = field(default_factory=list)
 
-    def add(self, record) -> None:
+    def add(self, error: str | None, score: float | None) -> None:
         self.pages += 1
-        self.failed += record.error is not None
-        if record.error is None and (self.highest is None or record.score > self.highest):
-            self.highest = record.score
+        self.failed += error is not None
+        if error is None and (self.highest is None or score > self.highest):
+            self.highest = score
 
 
 def _scan_to_report(sources, scorer, fetch, fmt, output, top, dedupe_site,
@@ -481,7 +481,7 @@ def _scan_to_report(sources, scorer, fetch, fmt, output, top, dedupe_site,
     if dedupe_site:
         summary.records = page_builder.dedupe_site(summary.records)
     for record in summary.records:
-        summary.add(record)
+        summary.add(record.error, record.score)
     text = render(summary.records, fmt, scorer.model_info(), top)
     if output:
         write_output(output, text)
@@ -491,9 +491,10 @@ def _scan_to_report(sources, scorer, fetch, fmt, output, top, dedupe_site,
     return summary
 
 
-def _scan_resumable(sources, scorer, fetch, output: Path,
-                    progress: _ScanProgress) -> _ScanSummary:
-    """Append each result to ``output`` as it comes, skipping what an earlier run wrote."""
+def _scan_resumable(sources, scorer, fetch, output: Path, progress: _ScanProgress,
+                    site_summary: Path | None) -> _ScanSummary:
+    """Append each result to ``output`` as it comes, skipping what an earlier run wrote;
+    then read the whole audit back once for the closing counts and the site summary."""
     from overclaim.errors import InputError
     from overclaim.scoring.audit import AuditLog, read_records
     from overclaim.scoring.scan import scan, source_name
@@ -518,8 +519,12 @@ def _scan_resumable(sources, scorer, fetch, output: Path,
                     progress.page(record)
             finally:
                 progress.close()
-        for record in read_records(output):  # the whole audit, earlier runs included
-            summary.add(_RecordView(record))
+        written = _counted(read_records(output), summary)  # earlier runs included
+        if site_summary:
+            _write_site_summary(site_summary, written)
+        else:
+            for _ in written:
+                pass
     except OSError as error:
         raise ToolError(f"cannot write {output}: {error.strerror or error}") from None
     except InputError as error:
@@ -528,20 +533,17 @@ def _scan_resumable(sources, scorer, fetch, output: Path,
     return summary
 
 
-class _RecordView:
-    """A JSON record read back, seen through the two attributes the summary counts."""
+def _counted(records, summary: _ScanSummary):
+    """``records`` (JSON dicts) passed through, each counted into ``summary`` on the way."""
+    for record in records:
+        summary.add(record.get("error"), record.get("score"))
+        yield record
 
-    def __init__(self, record: dict):
-        self.error = record.get("error")
-        self.score = record.get("score")
 
-
-def _write_site_summary(path: Path, pages) -> None:
-    """The per-site table, from the results in memory or read back from the JSON-lines file."""
+def _write_site_summary(path: Path, records) -> None:
+    """The per-site table from result records (JSON dicts), one at a time."""
     from overclaim.render.sites import SUMMARY_FORMATS, render_sites, summarise
-    from overclaim.scoring.audit import read_records
 
-    records = read_records(pages) if isinstance(pages, Path) else (p.to_dict() for p in pages)
     write_output(path, render_sites(summarise(records), SUMMARY_FORMATS[path.suffix.lower()]))
     click.echo(f"wrote {path}", err=True)
 

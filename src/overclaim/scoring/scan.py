@@ -1,8 +1,8 @@
 """Scanning a batch: files, folders, URLs, URL lists and stdin -> one record per input.
 
 One bad input never stops the batch: its record carries the error and the rest go on.
-Inputs are only read, never written. With ``dedupe_site``, units repeated on several
-pages of one site (menus, banners, footers the extractor kept) count once.
+Inputs are only read, never written. Results stream out as they are scored, so a caller
+can write them as they come (:mod:`overclaim.scoring.audit`).
 """
 
 from __future__ import annotations
