@@ -284,7 +284,7 @@ def dask_rows(Scorer, table) -> list[str]:
         lazy.compute()
         two = time.perf_counter() - start
     return [f"| fast | score_frame, {len(frame)} rows, one process | {one:.2f} | 1.00 |",
-            f"| fast | Dask, 2 local workers, 8 partitions (model already on workers) | "
+            f"| fast | Dask, 2 local workers, 8 partitions (after a one-partition warm-up) | "
             f"{two:.2f} | {one / two:.2f} |"]
 
 
