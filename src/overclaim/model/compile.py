@@ -24,9 +24,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from overclaim.errors import ModelError
+from overclaim.limits import WORD_CACHE_SIZE
 from overclaim.schema import LABELS, POSITIVE
 from overclaim.text.cues import Cue, default_matcher
-
 
 
 def expit(x: np.ndarray) -> np.ndarray:
@@ -65,11 +65,16 @@ class _Analyzer:
                    vectorizer.strip_accents == "unicode", vectorizer.token_pattern)
 
     def __call__(self, text: str) -> list[str]:
+        text = self.prepare(text)
+        return self._words(text) if self.kind == "word" else self._chars(text)
+
+    def prepare(self, text: str) -> str:
+        """The text as the analyzer reads it: lower-cased and accents stripped if fitted so."""
         if self.lowercase:
             text = text.lower()
         if self.strip_accents:
             text = _strip_accents(text)
-        return self._words(text) if self.kind == "word" else self._chars(text)
+        return text
 
     def _words(self, text: str) -> list[str]:
         tokens = re.findall(self.token_pattern, text)
@@ -80,18 +85,23 @@ class _Analyzer:
         return grams
 
     def _chars(self, text: str) -> list[str]:
-        # sklearn's char_wb: each whitespace-separated word padded with one space; a word
-        # no longer than n yields itself once and ends the longer n-grams
-        low, high = self.ngram_range
         grams: list[str] = []
         for word in text.split():
-            word = f" {word} "
-            length = len(word)
-            for n in range(low, high + 1):
-                if length <= n:
-                    grams.append(word)
-                    break
-                grams += [word[i:i + n] for i in range(length - n + 1)]
+            grams += self.word_chars(word)
+        return grams
+
+    def word_chars(self, word: str) -> list[str]:
+        """sklearn's char_wb n-grams of one word: padded with one space each side; a word
+        no longer than n yields itself once and ends the longer n-grams."""
+        low, high = self.ngram_range
+        grams: list[str] = []
+        word = f" {word} "
+        length = len(word)
+        for n in range(low, high + 1):
+            if length <= n:
+                grams.append(word)
+                break
+            grams += [word[i:i + n] for i in range(length - n + 1)]
         return grams
 
 
@@ -114,22 +124,17 @@ class _Tfidf:
     def rows(self, texts: Sequence[str]) -> "_Rows":
         """Sparse rows as sklearn's transform would give them, without building a matrix.
 
-        Every n-gram of the batch is looked up at once (``map`` over ``dict.get``, in C) and
-        counted per row with ``np.unique`` over row-major keys, which also sorts each row's
-        columns as sklearn does.
+        The vocabulary ids of every n-gram of the batch are gathered (-1: not in the
+        vocabulary) and counted per row by sorting row-major keys, which also orders each
+        row's columns as sklearn does. The keys arrive row by row, so a stable sort
+        (which merges runs) is about three times faster than ``np.unique``'s.
         """
-        grams: list[str] = []
-        lengths = []
-        for text in texts:
-            found = self.analyze(text)
-            grams += found
-            lengths.append(len(found))
+        ids, lengths = (self._char_ids(texts) if self.analyze.kind == "char_wb"
+                        else self._word_ids(texts))
         width = len(self.idf)
-        ids = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64,
-                          count=len(grams))
         row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         known = ids >= 0
-        keys, counts = np.unique(row_of[known] * width + ids[known], return_counts=True)
+        keys, counts = _count_sorted(np.sort(row_of[known] * width + ids[known], kind="stable"))
         row_ids, columns = np.divmod(keys, width)
         values = counts.astype(np.float64)
         if self.sublinear:
@@ -138,6 +143,49 @@ class _Tfidf:
         bounds = np.searchsorted(row_ids, np.arange(len(texts) + 1))
         values = _normalise_rows(values, bounds)
         return _Rows(bounds, columns, values, width)
+
+    def _word_ids(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """Word n-gram ids of each text (-1 for unknown; looked up at once with ``map``)."""
+        grams: list[str] = []
+        lengths = []
+        for text in texts:
+            found = self.analyze(text)
+            grams += found
+            lengths.append(len(found))
+        ids = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64,
+                          count=len(grams))
+        return ids, lengths
+
+    def _char_ids(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """Known character n-gram ids of each text, word by word.
+
+        char_wb n-grams never cross a word boundary, so a word's ids are the same
+        wherever it occurs: each distinct word is analysed once and its ids kept (the
+        cache is emptied when it reaches :data:`WORD_CACHE_SIZE` words). Lower-casing and
+        accent stripping apply to the whole text first, as in sklearn: NFKD turns a
+        no-break space into a space, which moves word boundaries.
+        """
+        cache: dict[str, np.ndarray] = self.__dict__.setdefault("_word_cache", {})
+        analyze, vocabulary = self.analyze, self.vocabulary
+        pieces: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        lengths = []
+        for text in texts:
+            count = 0
+            for word in analyze.prepare(text).split():
+                known = cache.get(word)
+                if known is None:
+                    if len(cache) >= WORD_CACHE_SIZE:
+                        cache.clear()
+                    grams = analyze.word_chars(word)
+                    known = cache[word] = np.array([vocabulary[g] for g in grams if g in vocabulary],
+                                                   dtype=np.int64)
+                pieces.append(known)
+                count += len(known)
+            lengths.append(count)
+        return np.concatenate(pieces), lengths
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_word_cache"}
 
 
 @dataclass
@@ -181,13 +229,25 @@ class _Rows:
 
 def _normalise_rows(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Divide each row by its L2 norm (empty rows stay empty), as sklearn's normalize does."""
-    out = values.copy()
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        if end > start:
-            norm = np.sqrt(np.dot(out[start:end], out[start:end]))
-            if norm > 0:
-                out[start:end] /= norm
-    return out
+    lengths = np.diff(bounds)
+    nonempty = lengths > 0
+    squares = np.zeros(len(lengths))
+    if len(values):
+        squares[nonempty] = np.add.reduceat(values * values, bounds[:-1][nonempty])
+    norms = np.sqrt(squares)
+    norms[norms == 0] = 1.0
+    return values / np.repeat(norms, lengths)
+
+
+def _count_sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how often each occurs."""
+    if not len(keys):
+        return keys, np.zeros(0, dtype=np.int64)
+    first = np.empty(len(keys), dtype=bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return keys[starts], np.diff(np.append(starts, len(keys)))
 
 
 # --- shared per-call cue rows --------------------------------------------------------
@@ -204,8 +264,9 @@ class CueCache:
     def __init__(self, matcher=None):
         self.matcher = matcher or default_matcher()
         self.width = len(self.matcher.feature_names())
-        self._rows: dict[str, np.ndarray] = {}
-        self._cues: dict[str, list[Cue]] = {}
+        # "" (no neighbour) is at every page edge: its row is the matcher's, made once
+        self._rows: dict[str, np.ndarray] = {"": self.matcher.empty_row()}
+        self._cues: dict[str, list[Cue]] = {"": []}
 
     def rows(self, texts: Sequence[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._rows))

@@ -8,14 +8,17 @@ flag can name the cues behind it and the overclaim categories they support.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from overclaim.limits import WORD_CACHE_SIZE
 from overclaim.paths import DATA_DIR
 from overclaim.schema import CATEGORIES
+from overclaim.text.segment import blank_english
 
 CUES_DIR = DATA_DIR / "cues"
 #: What a cue kind does, as ``cues.json`` says: "promotional" cues push a unit towards
@@ -48,28 +51,26 @@ class CueMatcher:
     """spaCy PhraseMatcher + Matcher over the cue lexicons, on a blank English tokenizer."""
 
     def __init__(self, directory: Path = CUES_DIR) -> None:
-        import spacy
-        from spacy.matcher import Matcher, PhraseMatcher
+        from spacy.matcher import PhraseMatcher
 
         self.directory = Path(directory)
         spec = read_spec(self.directory)
         self.categories: dict[str, str | None] = {name: v["category"] for name, v in spec.items()}
         self.roles: dict[str, str] = {name: v["role"] for name, v in spec.items()}
         self.names: tuple[str, ...] = tuple(spec)
-        self.nlp = spacy.blank("en")
+        self.nlp = blank_english()
         self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for name in self.names:
             path = self.directory / f"{name}.txt"
             if path.is_file():
                 self._phrases.add(name, list(self.nlp.tokenizer.pipe(_read_lexicon(path))))
-        self._patterns = Matcher(self.nlp.vocab)
         patterns = self.directory / "patterns.json"
-        if patterns.is_file():
-            for name, token_patterns in json.loads(patterns.read_text(encoding="utf-8")).items():
-                self._patterns.add(name, token_patterns)
+        spec = json.loads(patterns.read_text(encoding="utf-8")) if patterns.is_file() else {}
+        self._patterns = TokenPatterns(spec, self.nlp.vocab.strings)
 
     def match_many(self, texts: list[str]) -> list[list[Cue]]:
-        return [self.match_doc(doc) for doc in self.nlp.tokenizer.pipe(texts, batch_size=256)]
+        docs = list(self.nlp.tokenizer.pipe(texts, batch_size=256))
+        return [self.match_doc(doc, hits) for doc, hits in zip(docs, self._patterns(docs))]
 
     def vectors(self, texts: list[str]) -> tuple[np.ndarray, list[list[Cue]]]:
         """Feature rows (log cue counts, then claim structure) and the cues matched.
@@ -80,30 +81,186 @@ class CueMatcher:
         """
         found = self.match_many(texts)
         index = {name: i for i, name in enumerate(self.names)}
-        out = np.zeros((len(texts), len(self.names) + len(STRUCTURE)), dtype=np.float64)
-        for row, (text, cues) in enumerate(zip(texts, found)):
-            counts = np.zeros(len(self.names))
+        counts = np.zeros((len(texts), len(self.names)), dtype=np.float64)
+        for row, cues in enumerate(found):
             for cue in cues:
-                counts[index[cue.cue]] += 1
-            out[row, : len(self.names)] = np.log1p(counts)
-            out[row, len(self.names):] = _structure(text, counts, index, self.roles)
-        return out, found
+                counts[row, index[cue.cue]] += 1
+        structure = _structure(texts, counts, index, self.roles)
+        return np.hstack([np.log1p(counts), structure]), found
+
+    def empty_row(self) -> np.ndarray:
+        """The feature row of "" (no neighbour): computed once, returned as a copy."""
+        if "_empty_row" not in self.__dict__:
+            self._empty_row = self.vectors([""])[0][0]
+        return self._empty_row.copy()
 
     def feature_names(self) -> list[str]:
         return [f"cue:{name}" for name in self.names] + [f"claim:{name}" for name in STRUCTURE]
 
-    def match_doc(self, doc) -> list[Cue]:
-        """Cues in ``doc``, longest first where two of the same kind overlap."""
-        found: dict[tuple[int, int, str], Cue] = {}
+    def match_doc(self, doc, pattern_hits: list[tuple[str, int, int]] | None = None) -> list[Cue]:
+        """Cues in ``doc``, longest first where two of the same kind overlap.
+
+        ``pattern_hits`` are the token-pattern matches of ``doc`` when the caller found
+        them for a whole batch at once (as :meth:`match_many` does).
+        """
+        if pattern_hits is None:
+            pattern_hits = self._patterns([doc])[0]
         strings = self.nlp.vocab.strings
-        for matcher in (self._phrases, self._patterns):
-            for match_id, start, end in matcher(doc):
-                name = strings[match_id]
-                span = doc[start:end]
-                key = (span.start_char, span.end_char, name)
-                found[key] = Cue(span.start_char, span.end_char, span.text, name,
-                                 self.categories.get(name))
+        hits = [(strings[match_id], start, end) for match_id, start, end in self._phrases(doc)]
+        found: dict[tuple[int, int, str], Cue] = {}
+        for name, start, end in hits + pattern_hits:
+            span = doc[start:end]
+            key = (span.start_char, span.end_char, name)
+            found[key] = Cue(span.start_char, span.end_char, span.text, name,
+                             self.categories.get(name))
         return _drop_nested(sorted(found.values(), key=lambda c: (c.start, -c.end)))
+
+
+class TokenPatterns:
+    """spaCy's ``Matcher`` for the pattern language ``patterns.json`` uses, over a whole batch.
+
+    Why not the ``Matcher`` itself: it tries every pattern at every token, which cost
+    more than everything else in cue matching. Here every condition a token test can
+    make (``LIKE_NUM``; ``ORTH`` or ``LOWER`` equal to a string or ``IN`` a list;
+    ``TEXT`` matching a ``REGEX``) is one bit, found once per distinct token; a pattern
+    is followed only from the tokens that pass its first test, and its other tests are
+    checked at those positions, shifted. An optional token (``"OP": "?"``) makes two
+    fixed-length variants and both matches are kept, as the ``Matcher`` keeps both. A
+    test compares the two matchers on the whole corpus. Anything else in a pattern is
+    refused with the key named, rather than silently matched differently.
+    """
+
+    MAX_OPTIONAL = 4  # variants double with each optional token
+    MAX_CONDITIONS = 63  # one bit each in an int64
+
+    def __init__(self, spec: dict[str, list[list[dict]]], strings) -> None:
+        self.strings = strings
+        self.conditions: list[tuple[str, object]] = []
+        self.tests: list[int] = []  # per distinct token test: the condition bits it needs
+        self.variants: list[tuple[str, list[int]]] = []  # (name, test index per token)
+        for name, token_patterns in spec.items():
+            for pattern in token_patterns:
+                steps = [self._step(name, token) for token in pattern]
+                optional = sum(flag for _, flag in steps)
+                if not steps or optional == len(steps) or optional > self.MAX_OPTIONAL:
+                    raise ValueError(f"patterns.json: a {name!r} pattern needs a required token "
+                                     f"and at most {self.MAX_OPTIONAL} optional ones")
+                self.variants += [(name, tests) for tests in _variants(steps)]
+        self._by_orth: dict[int, int] = {}  # token hash -> bits of its ORTH conditions
+        self._by_lower: dict[int, int] = {}
+        self._regexes: list[tuple[int, re.Pattern]] = []
+        for bit, (attribute, value) in enumerate(self.conditions):
+            if attribute == "REGEX":
+                self._regexes.append((1 << bit, re.compile(value)))
+            elif attribute in ("ORTH", "LOWER"):
+                lookup = self._by_orth if attribute == "ORTH" else self._by_lower
+                for string in value:
+                    key = self.strings.add(string)
+                    lookup[key] = lookup.get(key, 0) | 1 << bit
+        self._like_num = {flag: 1 << self.conditions.index(("LIKE_NUM", flag))
+                          for flag in (True, False) if ("LIKE_NUM", flag) in self.conditions}
+        self._regex_memo: dict[int, int] = {}  # token hash -> bits of the regexes it matches
+
+    def _step(self, name: str, token: dict) -> tuple[int, bool]:
+        """One pattern token as (index of its test, optional?)."""
+        unknown = set(token) - {"LIKE_NUM", "ORTH", "LOWER", "TEXT", "OP"}
+        if unknown or token.get("OP", "?") != "?":
+            raise ValueError(f"patterns.json: {name!r} uses {sorted(unknown) or token['OP']!r}; "
+                             "supported are LIKE_NUM, ORTH, LOWER (a string or IN), TEXT "
+                             "(REGEX) and OP '?'")
+        need = 0
+        for attribute in ("LIKE_NUM", "ORTH", "LOWER", "TEXT"):
+            if attribute in token:
+                need |= 1 << self._condition(name, attribute, token[attribute])
+        if need not in self.tests:
+            self.tests.append(need)
+        return self.tests.index(need), "OP" in token
+
+    def _condition(self, name: str, attribute: str, value) -> int:
+        """The bit of one condition, as (kind, value): LIKE_NUM, ORTH or LOWER (a tuple of
+        accepted strings), REGEX (on the token's text)."""
+        if attribute == "LIKE_NUM":
+            condition = ("LIKE_NUM", bool(value))
+        elif isinstance(value, str):
+            condition = ("LOWER" if attribute == "LOWER" else "ORTH", (value,))
+        elif isinstance(value, dict) and list(value) == ["IN"]:
+            condition = ("LOWER" if attribute == "LOWER" else "ORTH", tuple(value["IN"]))
+        elif isinstance(value, dict) and list(value) == ["REGEX"] and attribute != "LOWER":
+            condition = ("REGEX", value["REGEX"])
+        else:
+            raise ValueError(f"patterns.json: {name!r}: {attribute} {value!r} is not supported "
+                             "(LIKE_NUM, ORTH/LOWER with a string or IN, TEXT with REGEX are)")
+        if condition not in self.conditions:
+            if len(self.conditions) == self.MAX_CONDITIONS:
+                raise ValueError(f"patterns.json: more than {self.MAX_CONDITIONS} conditions")
+            self.conditions.append(condition)
+        return self.conditions.index(condition)
+
+    def __call__(self, docs: list) -> list[list[tuple[str, int, int]]]:
+        """Per doc, the (pattern name, start token, end token) of every match."""
+        from spacy.attrs import LIKE_NUM, LOWER, ORTH
+
+        found: list[list[tuple[str, int, int]]] = [[] for _ in docs]
+        arrays = [doc.to_array([ORTH, LOWER, LIKE_NUM]).reshape(-1, 3) for doc in docs]
+        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        n = int(lengths.sum())
+        if n == 0:
+            return found
+        bits = self._bits(np.concatenate(arrays))
+        doc_of = np.repeat(np.arange(len(docs)), lengths)
+        first_token = np.cumsum(lengths) - lengths
+        passing: dict[int, np.ndarray] = {}
+        for name, tests in self.variants:
+            if tests[0] not in passing:
+                need = self.tests[tests[0]]
+                passing[tests[0]] = np.flatnonzero((bits & need) == need)
+            size = len(tests)
+            starts = passing[tests[0]]
+            starts = starts[starts + size <= n]
+            if size > 1 and len(starts):
+                starts = starts[doc_of[starts] == doc_of[starts + size - 1]]  # within one doc
+                for offset, test in enumerate(tests[1:], 1):
+                    need = self.tests[test]
+                    starts = starts[(bits[starts + offset] & need) == need]
+            for position in starts.tolist():
+                d = doc_of[position]
+                start = position - int(first_token[d])
+                found[d].append((name, start, start + size))
+        return found
+
+    def _bits(self, columns: np.ndarray) -> np.ndarray:
+        """Per token, the bits of every condition it meets."""
+        bits = _look_up(self._orth_bits, columns[:, 0]) | _look_up(self._by_lower.get, columns[:, 1])
+        for flag, bit in self._like_num.items():
+            bits[columns[:, 2] == int(flag)] |= bit
+        return bits
+
+    def _orth_bits(self, key: int) -> int:
+        """ORTH conditions and, remembered per distinct text, ``re.search`` (as spaCy's
+        REGEX does) of every regular expression."""
+        found = self._regex_memo.get(key)
+        if found is None:
+            if len(self._regex_memo) >= WORD_CACHE_SIZE:
+                self._regex_memo.clear()
+            text = self.strings[key]
+            found = self._regex_memo[key] = sum(bit for bit, rx in self._regexes if rx.search(text))
+        return found | self._by_orth.get(key, 0)
+
+
+def _look_up(function, column: np.ndarray) -> np.ndarray:
+    """``function(value)`` (0 where it gives None) for each value of ``column``, called once
+    per distinct value."""
+    distinct, inverse = np.unique(column, return_inverse=True)
+    values = np.fromiter((function(v) or 0 for v in distinct.tolist()), np.int64, len(distinct))
+    return values[inverse.reshape(-1)]
+
+
+def _variants(steps: list[tuple[int, bool]]) -> list[list[int]]:
+    """Every fixed-length sequence of tests a pattern with optional tokens stands for."""
+    out: list[list[int]] = [[]]
+    for test, optional in steps:
+        out = [v + [test] for v in out] + (out if optional else [])
+    return out
 
 
 def read_spec(directory: Path) -> dict[str, dict]:
@@ -122,31 +279,36 @@ def read_spec(directory: Path) -> dict[str, dict]:
     return spec
 
 
-def _structure(text: str, counts: np.ndarray, index: dict[str, int],
-               roles: dict[str, str]) -> list[float]:
-    def has(name: str) -> bool:
-        return counts[index[name]] > 0
+def _structure(texts: list[str], counts: np.ndarray, index: dict[str, int],
+               roles: dict[str, str]) -> np.ndarray:
+    """The :data:`STRUCTURE` columns of each text, given its cue counts."""
+    present = counts > 0
 
-    def any_of(role: str) -> bool:
-        return any(has(name) for name, r in roles.items() if r == role)
+    def has(name: str) -> np.ndarray:
+        return present[:, index[name]]
+
+    def any_of(role: str) -> np.ndarray:
+        return present[:, [index[name] for name, r in roles.items() if r == role]].any(axis=1)
 
     promo = any_of("promotional")
     limit, evidence = any_of("limit"), any_of("evidence")
-    limited = limit or evidence
-    stripped = text.rstrip()
-    return [
-        float(promo),
-        float(promo and not limited),
-        float(has("benefit") and has("weak_modal") and not limited),
-        float(has("treatment") and has("benefit") and not limited),
-        float(evidence),
-        float(evidence and not promo),
-        float(limit),
-        float(stripped.endswith("?")),
-        float(bool(stripped) and stripped[-1].isalnum()),
-        float(np.log1p(len(text.split()))),
-        float(any(ch.isdigit() for ch in text)),
+    unlimited = ~(limit | evidence)
+    ends = [text.rstrip()[-1:] for text in texts]
+    columns = [
+        promo,
+        promo & unlimited,
+        has("benefit") & has("weak_modal") & unlimited,
+        has("treatment") & has("benefit") & unlimited,
+        evidence,
+        evidence & ~promo,
+        limit,
+        [end == "?" for end in ends],
+        [end.isalnum() for end in ends],
+        np.log1p([len(text.split()) for text in texts]),
+        [any(map(str.isdigit, text)) for text in texts],
     ]
+    return np.column_stack([np.asarray(c, dtype=np.float64) for c in columns]).reshape(
+        len(texts), len(STRUCTURE))
 
 
 def _drop_nested(cues: list[Cue]) -> list[Cue]:

@@ -60,11 +60,12 @@ class Unit:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer():
-    """spaCy's blank English tokenizer, built once: it knows "Dr.", "e.g.", "U.S.", "40.7"."""
+def blank_english():
+    """spaCy's blank English pipeline, built once (about 90 ms) and shared by the segmenter
+    and the cue matcher: its tokenizer knows "Dr.", "e.g.", "U.S.", "40.7"."""
     import spacy
 
-    return spacy.blank("en").tokenizer
+    return spacy.blank("en")
 
 
 def normalise(text: str) -> str:
@@ -187,7 +188,7 @@ def _sentence_spans(chunk: str) -> list[tuple[int, int]]:
         for a, b in _cap_length(chunk, 0, len(chunk)):
             spans.extend((a + c, a + d) for c, d in _sentence_spans(chunk[a:b]))
         return spans
-    tokens = _tokenizer()(chunk)
+    tokens = blank_english().tokenizer(chunk)
     n = len(tokens)
     spans = []
     sent_start = 0
