@@ -26,6 +26,13 @@ def scorer():
     return Scorer.load()
 
 
+@pytest.fixture(scope="session")
+def fast_scorer():
+    from overclaim import Scorer
+
+    return Scorer.load(profile="fast")
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

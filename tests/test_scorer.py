@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -141,6 +143,27 @@ def test_score_many_keeps_order_and_matches_score(scorer):
     one_by_one = [scorer.score(t).score for t in texts]
     assert [r.score for r in scorer.score_many(texts)] == one_by_one
     assert [r.score for r in scorer.score_many(iter(texts), n_jobs=2)] == one_by_one
+
+
+def test_fast_workers_fork_when_safe_and_score_the_same(fast_scorer):
+    """Forked workers share the loaded fast model; the accurate profile (onnxruntime's
+    threads) and a process running other threads start theirs with spawn."""
+    from overclaim.scoring.workers import start_method
+
+    texts = [f"Our stem cells regrow cartilage in {i} weeks." if i % 2 else
+             f"The clinic is closed on day {i}." for i in range(12)]
+    one_by_one = [fast_scorer.score(t).score for t in texts]
+    assert [r.score for r in fast_scorer.score_many(texts, n_jobs=2)] == one_by_one
+    if "fork" in multiprocessing.get_all_start_methods():
+        assert start_method(fast_scorer) == "fork"
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert start_method(fast_scorer) == "spawn"
+    finally:
+        release.set()
+        other.join()
 
 
 def test_scorer_is_thread_safe(scorer):
