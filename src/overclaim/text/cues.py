@@ -18,7 +18,7 @@ import numpy as np
 from overclaim.limits import WORD_CACHE_SIZE
 from overclaim.paths import DATA_DIR
 from overclaim.schema import CATEGORIES
-from overclaim.text.segment import blank_english
+from overclaim.text.tokenizer import Token, english
 
 CUES_DIR = DATA_DIR / "cues"
 #: What a cue kind does, as ``cues.json`` says: "promotional" cues push a unit towards
@@ -48,29 +48,44 @@ class Cue:
 
 
 class CueMatcher:
-    """spaCy PhraseMatcher + Matcher over the cue lexicons, on a blank English tokenizer."""
+    """The cue lexicons (phrases) and token patterns, matched on English tokens.
+
+    Tokens are spaCy's blank English tokenizer's, made by :mod:`overclaim.text.tokenizer`
+    without importing spaCy; phrases match whole tokens case-insensitively, as spaCy's
+    ``PhraseMatcher(attr="LOWER")`` does, and patterns as its ``Matcher`` does (tests
+    compare both with spaCy on the corpus).
+    """
 
     def __init__(self, directory: Path = CUES_DIR) -> None:
-        from spacy.matcher import PhraseMatcher
-
         self.directory = Path(directory)
         spec = read_spec(self.directory)
         self.categories: dict[str, str | None] = {name: v["category"] for name, v in spec.items()}
         self.roles: dict[str, str] = {name: v["role"] for name, v in spec.items()}
         self.names: tuple[str, ...] = tuple(spec)
-        self.nlp = blank_english()
-        self._phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self._rank = {name: i for i, name in enumerate(self.names)}  # cues on one span: in this order
+        self.tokenizer = english()
+        self._phrases: dict[str, dict[tuple[str, ...], list[str]]] = {}  # first word -> ...
         for name in self.names:
             path = self.directory / f"{name}.txt"
             if path.is_file():
-                self._phrases.add(name, list(self.nlp.tokenizer.pipe(_read_lexicon(path))))
+                for phrase in _read_lexicon(path):
+                    words = tuple(t.text.lower() for t in self.tokenizer(phrase))
+                    if words:
+                        kinds = self._phrases.setdefault(words[0], {}).setdefault(words, [])
+                        if name not in kinds:
+                            kinds.append(name)
         patterns = self.directory / "patterns.json"
         spec = json.loads(patterns.read_text(encoding="utf-8")) if patterns.is_file() else {}
-        self._patterns = TokenPatterns(spec, self.nlp.vocab.strings)
+        self._patterns = TokenPatterns(spec, self.tokenizer.like_num)
+
+    def __reduce__(self):
+        """Pickled as its lexicon folder: a worker process builds (and shares) its own."""
+        return default_matcher, (str(self.directory),)
 
     def match_many(self, texts: list[str]) -> list[list[Cue]]:
-        docs = list(self.nlp.tokenizer.pipe(texts, batch_size=256))
-        return [self.match_doc(doc, hits) for doc, hits in zip(docs, self._patterns(docs))]
+        docs = [self.tokenizer(text) for text in texts]
+        return [self.match_tokens(text, tokens, hits)
+                for text, tokens, hits in zip(texts, docs, self._patterns(docs))]
 
     def vectors(self, texts: list[str]) -> tuple[np.ndarray, list[list[Cue]]]:
         """Feature rows (log cue counts, then claim structure) and the cues matched.
@@ -97,44 +112,51 @@ class CueMatcher:
     def feature_names(self) -> list[str]:
         return [f"cue:{name}" for name in self.names] + [f"claim:{name}" for name in STRUCTURE]
 
-    def match_doc(self, doc, pattern_hits: list[tuple[str, int, int]] | None = None) -> list[Cue]:
-        """Cues in ``doc``, longest first where two of the same kind overlap.
-
-        ``pattern_hits`` are the token-pattern matches of ``doc`` when the caller found
-        them for a whole batch at once (as :meth:`match_many` does).
-        """
-        if pattern_hits is None:
-            pattern_hits = self._patterns([doc])[0]
-        strings = self.nlp.vocab.strings
-        hits = [(strings[match_id], start, end) for match_id, start, end in self._phrases(doc)]
+    def match_tokens(self, text: str, tokens: list[Token],
+                     pattern_hits: list[tuple[str, int, int]]) -> list[Cue]:
+        """Cues in ``text`` (cut into ``tokens``) in order of position, longest first, kinds
+        on one span in ``cues.json`` order; of two cues of one kind where one holds the
+        other, only the outer. ``pattern_hits`` are the text's token-pattern matches."""
         found: dict[tuple[int, int, str], Cue] = {}
-        for name, start, end in hits + pattern_hits:
-            span = doc[start:end]
-            key = (span.start_char, span.end_char, name)
-            found[key] = Cue(span.start_char, span.end_char, span.text, name,
+        for name, start, end in self._phrase_hits(tokens) + pattern_hits:
+            start_char = tokens[start].idx
+            end_char = tokens[end - 1].idx + len(tokens[end - 1].text)
+            key = (start_char, end_char, name)
+            found[key] = Cue(start_char, end_char, text[start_char:end_char], name,
                              self.categories.get(name))
-        return _drop_nested(sorted(found.values(), key=lambda c: (c.start, -c.end)))
+        rank = self._rank
+        return _drop_nested(sorted(found.values(), key=lambda c: (c.start, -c.end, rank[c.cue])))
+
+    def _phrase_hits(self, tokens: list[Token]) -> list[tuple[str, int, int]]:
+        """Every lexicon phrase whose words are a run of tokens (lower-cased), overlaps too."""
+        words = [t.text.lower() for t in tokens]
+        hits = []
+        for i, word in enumerate(words):
+            for phrase, kinds in self._phrases.get(word, {}).items():
+                if tuple(words[i:i + len(phrase)]) == phrase:
+                    hits += [(name, i, i + len(phrase)) for name in kinds]
+        return hits
 
 
 class TokenPatterns:
     """spaCy's ``Matcher`` for the pattern language ``patterns.json`` uses, over a whole batch.
 
     Why not the ``Matcher`` itself: it tries every pattern at every token, which cost
-    more than everything else in cue matching. Here every condition a token test can
-    make (``LIKE_NUM``; ``ORTH`` or ``LOWER`` equal to a string or ``IN`` a list;
-    ``TEXT`` matching a ``REGEX``) is one bit, found once per distinct token; a pattern
-    is followed only from the tokens that pass its first test, and its other tests are
-    checked at those positions, shifted. An optional token (``"OP": "?"``) makes two
-    fixed-length variants and both matches are kept, as the ``Matcher`` keeps both. A
-    test compares the two matchers on the whole corpus. Anything else in a pattern is
+    more than everything else in cue matching, and it needs spaCy. Here every condition
+    a token test can make (``LIKE_NUM``; ``ORTH`` or ``LOWER`` equal to a string or ``IN``
+    a list; ``TEXT`` matching a ``REGEX``) is one bit, found once per distinct token
+    text; a pattern is followed only from the tokens that pass its first test, and its
+    other tests are checked at those positions, shifted. An optional token (``"OP":
+    "?"``) makes two fixed-length variants and both matches are kept, as the ``Matcher``
+    keeps both. A test compares the two on the corpus. Anything else in a pattern is
     refused with the key named, rather than silently matched differently.
     """
 
     MAX_OPTIONAL = 4  # variants double with each optional token
     MAX_CONDITIONS = 63  # one bit each in an int64
 
-    def __init__(self, spec: dict[str, list[list[dict]]], strings) -> None:
-        self.strings = strings
+    def __init__(self, spec: dict[str, list[list[dict]]], like_num) -> None:
+        self.like_num = like_num
         self.conditions: list[tuple[str, object]] = []
         self.tests: list[int] = []  # per distinct token test: the condition bits it needs
         self.variants: list[tuple[str, list[int]]] = []  # (name, test index per token)
@@ -146,20 +168,7 @@ class TokenPatterns:
                     raise ValueError(f"patterns.json: a {name!r} pattern needs a required token "
                                      f"and at most {self.MAX_OPTIONAL} optional ones")
                 self.variants += [(name, tests) for tests in _variants(steps)]
-        self._by_orth: dict[int, int] = {}  # token hash -> bits of its ORTH conditions
-        self._by_lower: dict[int, int] = {}
-        self._regexes: list[tuple[int, re.Pattern]] = []
-        for bit, (attribute, value) in enumerate(self.conditions):
-            if attribute == "REGEX":
-                self._regexes.append((1 << bit, re.compile(value)))
-            elif attribute in ("ORTH", "LOWER"):
-                lookup = self._by_orth if attribute == "ORTH" else self._by_lower
-                for string in value:
-                    key = self.strings.add(string)
-                    lookup[key] = lookup.get(key, 0) | 1 << bit
-        self._like_num = {flag: 1 << self.conditions.index(("LIKE_NUM", flag))
-                          for flag in (True, False) if ("LIKE_NUM", flag) in self.conditions}
-        self._regex_memo: dict[int, int] = {}  # token hash -> bits of the regexes it matches
+        self._memo: dict[str, int] = {}  # token text -> bits of the conditions it meets
 
     def _step(self, name: str, token: dict) -> tuple[int, bool]:
         """One pattern token as (index of its test, optional?)."""
@@ -177,16 +186,16 @@ class TokenPatterns:
         return self.tests.index(need), "OP" in token
 
     def _condition(self, name: str, attribute: str, value) -> int:
-        """The bit of one condition, as (kind, value): LIKE_NUM, ORTH or LOWER (a tuple of
+        """The bit of one condition, as (kind, value): LIKE_NUM, ORTH or LOWER (a set of
         accepted strings), REGEX (on the token's text)."""
         if attribute == "LIKE_NUM":
             condition = ("LIKE_NUM", bool(value))
         elif isinstance(value, str):
-            condition = ("LOWER" if attribute == "LOWER" else "ORTH", (value,))
+            condition = ("LOWER" if attribute == "LOWER" else "ORTH", frozenset([value]))
         elif isinstance(value, dict) and list(value) == ["IN"]:
-            condition = ("LOWER" if attribute == "LOWER" else "ORTH", tuple(value["IN"]))
+            condition = ("LOWER" if attribute == "LOWER" else "ORTH", frozenset(value["IN"]))
         elif isinstance(value, dict) and list(value) == ["REGEX"] and attribute != "LOWER":
-            condition = ("REGEX", value["REGEX"])
+            condition = ("REGEX", re.compile(value["REGEX"]))
         else:
             raise ValueError(f"patterns.json: {name!r}: {attribute} {value!r} is not supported "
                              "(LIKE_NUM, ORTH/LOWER with a string or IN, TEXT with REGEX are)")
@@ -196,17 +205,16 @@ class TokenPatterns:
             self.conditions.append(condition)
         return self.conditions.index(condition)
 
-    def __call__(self, docs: list) -> list[list[tuple[str, int, int]]]:
-        """Per doc, the (pattern name, start token, end token) of every match."""
-        from spacy.attrs import LIKE_NUM, LOWER, ORTH
-
+    def __call__(self, docs: list[list[Token]]) -> list[list[tuple[str, int, int]]]:
+        """Per doc (a list of tokens), the (pattern name, start token, end token) of every
+        match."""
         found: list[list[tuple[str, int, int]]] = [[] for _ in docs]
-        arrays = [doc.to_array([ORTH, LOWER, LIKE_NUM]).reshape(-1, 3) for doc in docs]
-        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
         n = int(lengths.sum())
         if n == 0:
             return found
-        bits = self._bits(np.concatenate(arrays))
+        bits_of = self._bits
+        bits = np.fromiter((bits_of(t.text) for doc in docs for t in doc), np.int64, n)
         doc_of = np.repeat(np.arange(len(docs)), lengths)
         first_token = np.cumsum(lengths) - lengths
         passing: dict[int, np.ndarray] = {}
@@ -228,31 +236,25 @@ class TokenPatterns:
                 found[d].append((name, start, start + size))
         return found
 
-    def _bits(self, columns: np.ndarray) -> np.ndarray:
-        """Per token, the bits of every condition it meets."""
-        bits = _look_up(self._orth_bits, columns[:, 0]) | _look_up(self._by_lower.get, columns[:, 1])
-        for flag, bit in self._like_num.items():
-            bits[columns[:, 2] == int(flag)] |= bit
+    def _bits(self, text: str) -> int:
+        """The conditions a token with this text meets (remembered per distinct text)."""
+        bits = self._memo.get(text)
+        if bits is None:
+            if len(self._memo) >= WORD_CACHE_SIZE:
+                self._memo.clear()
+            bits = self._memo[text] = sum(
+                1 << i for i, condition in enumerate(self.conditions) if self._meets(text, condition))
         return bits
 
-    def _orth_bits(self, key: int) -> int:
-        """ORTH conditions and, remembered per distinct text, ``re.search`` (as spaCy's
-        REGEX does) of every regular expression."""
-        found = self._regex_memo.get(key)
-        if found is None:
-            if len(self._regex_memo) >= WORD_CACHE_SIZE:
-                self._regex_memo.clear()
-            text = self.strings[key]
-            found = self._regex_memo[key] = sum(bit for bit, rx in self._regexes if rx.search(text))
-        return found | self._by_orth.get(key, 0)
-
-
-def _look_up(function, column: np.ndarray) -> np.ndarray:
-    """``function(value)`` (0 where it gives None) for each value of ``column``, called once
-    per distinct value."""
-    distinct, inverse = np.unique(column, return_inverse=True)
-    values = np.fromiter((function(v) or 0 for v in distinct.tolist()), np.int64, len(distinct))
-    return values[inverse.reshape(-1)]
+    def _meets(self, text: str, condition: tuple[str, object]) -> bool:
+        kind, value = condition
+        if kind == "LIKE_NUM":
+            return self.like_num(text) == value
+        if kind == "ORTH":
+            return text in value
+        if kind == "LOWER":
+            return text.lower() in value
+        return value.search(text) is not None  # REGEX: re.search, as spaCy's REGEX
 
 
 def _variants(steps: list[tuple[int, bool]]) -> list[list[int]]:

@@ -1,8 +1,9 @@
 """Cut text into units: sentences, bullet items and headings, with character offsets.
 
 The corpus and the scorer share this segmenter, so that what the model was trained
-on is cut exactly like what it scores. It uses spaCy's blank English tokenizer (no
-model download) for abbreviations and decimals, and a few rules on top:
+on is cut exactly like what it scores. It uses spaCy's blank English tokenizer's rules
+(:mod:`overclaim.text.tokenizer`, without importing spaCy) for abbreviations and
+decimals, and a few rules on top:
 
 1. Lines are grouped into blocks. A bullet marker or a blank line starts a new
    block; a line that ends without punctuation and is followed by a line starting
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterator, Literal
 
 from overclaim.limits import MAX_UNIT_CHARS
+from overclaim.text.tokenizer import english
 
 UnitKind = Literal["sentence", "bullet", "heading"]
 
@@ -57,15 +58,6 @@ class Unit:
     end: int
     text: str
     kind: UnitKind
-
-
-@lru_cache(maxsize=1)
-def blank_english():
-    """spaCy's blank English pipeline, built once (about 90 ms) and shared by the segmenter
-    and the cue matcher: its tokenizer knows "Dr.", "e.g.", "U.S.", "40.7"."""
-    import spacy
-
-    return spacy.blank("en")
 
 
 def normalise(text: str) -> str:
@@ -188,7 +180,7 @@ def _sentence_spans(chunk: str) -> list[tuple[int, int]]:
         for a, b in _cap_length(chunk, 0, len(chunk)):
             spans.extend((a + c, a + d) for c, d in _sentence_spans(chunk[a:b]))
         return spans
-    tokens = blank_english().tokenizer(chunk)
+    tokens = english()(chunk)
     n = len(tokens)
     spans = []
     sent_start = 0
