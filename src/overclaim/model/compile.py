@@ -521,16 +521,25 @@ class CompiledModel:
         return self.label.proba(batch, CueCache(self.matcher))[0][:, self.order]
 
     def contributions(self, rows: _Rows, top: int) -> list[list[dict]]:
-        """Top features pushing each unit towards the positive label (weight x value)."""
+        """Top features pushing each unit towards the positive label (weight x value).
+
+        One sort for the whole batch (by row, then by weight, largest first; ties in
+        column order), not one per unit.
+        """
         direction, names = self._explainer()
-        out = []
-        for i in range(len(rows.indptr) - 1):
-            start, end = rows.indptr[i], rows.indptr[i + 1]
-            columns = rows.columns[start:end]
-            weights = rows.values[start:end] * direction[columns]
-            best = np.argsort(-weights, kind="stable")[:top]
-            out.append([{"feature": str(names[columns[j]]) if names else f"f{columns[j]}",
-                         "weight": round(float(weights[j]), 4)} for j in best if weights[j] > 0])
+        n = len(rows.indptr) - 1
+        weights = rows.values * direction[rows.columns]
+        row_of = np.repeat(np.arange(n), np.diff(rows.indptr))
+        positive = weights > 0
+        order = np.flatnonzero(positive)
+        order = order[np.lexsort((-weights[order], row_of[order]))]
+        rank = np.arange(len(order)) - np.searchsorted(row_of[order], row_of[order])
+        order = order[rank < top]
+        out: list[list[dict]] = [[] for _ in range(n)]
+        for i, column, weight in zip(row_of[order].tolist(), rows.columns[order].tolist(),
+                                     weights[order].tolist()):
+            out[i].append({"feature": str(names[column]) if names else f"f{column}",
+                           "weight": round(weight, 4)})
         return out
 
 

@@ -231,16 +231,18 @@ class Scorer:
         categories = self.bundle.compiled.categories
         conditional = prediction.category_proba.tolist()  # Python floats: cheap to compare
         joints = category_proba.tolist()
+        labels = proba.argmax(axis=1).tolist()
+        rows = proba.tolist()  # Python floats: cheap to round and compare
         results = []
         for i, unit in enumerate(units):
-            p = float(proba[i, overclaim_index])
+            p = rows[i][overclaim_index]
             joint = {c: round(q, 4) for c, q in zip(categories, joints[i])}
             shown = self._shown_categories(conditional[i], categories, prediction.cues[i])
             status, flagged_as = self._status(p, joint, shown)
             results.append(SentenceResult(
                 text=unit.text, start=unit.start, end=unit.end, kind=unit.kind,
-                label=LABELS[int(proba[i].argmax())],
-                scores={label: round(float(proba[i, j]), 4) for j, label in enumerate(LABELS)},
+                label=LABELS[labels[i]],
+                scores={label: round(q, 4) for label, q in zip(LABELS, rows[i])},
                 overclaim=round(p, 4), status=status, cues=prediction.cues[i],
                 categories=flagged_as,
                 category_scores={c: joint.get(c, 0.0) for c in self.reported},

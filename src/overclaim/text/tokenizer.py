@@ -50,6 +50,13 @@ class Tokenizer:
         self.ordinal_words = frozenset(rules["ordinal_words"])
         self._memo: dict[str, tuple[str, ...]] = {}
         self._special_phrases = self._phrases_of_specials()
+        # the sequences by their first two tokens (None for one-token ones): a full stop
+        # starts a few of them, but a full stop followed by the right token is rare
+        self._special_starts: dict[tuple[str, str | None], list[tuple[str, ...]]] = {}
+        for first, sequences in self._special_phrases.items():
+            for sequence in sequences:
+                second = sequence[1] if len(sequence) > 1 else None
+                self._special_starts.setdefault((first, second), []).append(sequence)
 
     def __call__(self, text: str) -> list[Token]:
         """The tokens of ``text`` with their offsets (single spaces between tokens are not
@@ -186,15 +193,18 @@ class Tokenizer:
     def _apply_special_cases(self, tokens: list[Token], text: str) -> list[Token]:
         """Put back special cases the affix rules split apart ("a.m.", ":-)"), as spaCy's
         ``_apply_special_cases`` does."""
-        phrases = self._special_phrases
-        if phrases.keys().isdisjoint([t.text for t in tokens]):
-            return tokens
+        phrases, starts = self._special_phrases, self._special_starts
         pieces = [t.text for t in tokens]
+        if phrases.keys().isdisjoint(pieces):
+            return tokens
         matches = []
-        for i, piece in enumerate(pieces):
-            for sequence in phrases.get(piece, {}):
-                if tuple(pieces[i:i + len(sequence)]) == sequence:
-                    matches.append((i, i + len(sequence)))
+        n = len(pieces)
+        for i in [i for i, piece in enumerate(pieces) if piece in phrases]:
+            keys = [(pieces[i], None)] + ([(pieces[i], pieces[i + 1])] if i + 1 < n else [])
+            for key in keys:
+                for sequence in starts.get(key, ()):
+                    if tuple(pieces[i:i + len(sequence)]) == sequence:
+                        matches.append((i, i + len(sequence)))
         # spaCy's _filter_special_spans: longest first, then earliest; a span is kept when
         # neither its first nor its last token was seen, and every span marks its tokens seen
         matches.sort(key=lambda m: (m[1] - m[0], -m[0]))
