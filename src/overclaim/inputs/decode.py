@@ -130,10 +130,16 @@ def _looks_binary(raw: bytes) -> bool:
     return controls > len(head) * 0.1
 
 
+#: Control characters other than tab and newline (one character class: linear time).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f]")
+#: Characters past the Latin scripts (IPA extensions onwards).
+_NOT_LATIN = re.compile("[^\x00-\u024f]")
+
+
 def _clean(text: str) -> str:
     """Normalise line ends and drop control characters (keeping tabs and newlines)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch >= " " or ch in "\n\t")
+    return _CONTROLS.sub("", text)
 
 
 _ENGLISH = {"the", "and", "of", "to", "a", "in", "is", "for", "that", "with", "are", "on",
@@ -163,8 +169,9 @@ def looks_english(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", sample.lower())
     if len(words) < 25:
         return True
-    letters = [ch for ch in sample if ch.isalpha()]
-    if sum(ch < "\u0250" for ch in letters) < 0.5 * len(letters):
+    letters = sum(map(str.isalpha, sample))
+    latin_letters = sum(map(str.isalpha, _NOT_LATIN.sub("", sample)))
+    if latin_letters < 0.5 * letters:
         return False
     english = sum(w in _ENGLISH for w in words)
     other = sum(w in _OTHER_LANGUAGES for w in words)
