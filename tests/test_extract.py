@@ -211,3 +211,18 @@ def test_no_corpus_document_or_unit_is_refused_as_not_english():
     assert all(decode.looks_english(t) for t in frame["text"])
     for doc in frame["doc"].unique():
         assert decode.looks_english((corpus_dir() / doc).read_text(encoding="utf-8")), doc
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Stem\x01 cells\x0b heal\x1f.\r\nTab\there.\rEnd", "Stem cells heal.\nTab\there.\nEnd"),
+    ("\x7f and \x85 are not C0 controls", "\x7f and \x85 are not C0 controls"),
+])
+def test_control_characters_are_dropped_but_tabs_and_newlines_kept(raw, expected):
+    assert decode.from_text(raw, is_html=False).text == expected
+
+
+def test_pages_in_another_script_are_told_from_english():
+    russian = "Стволовые клетки лечат всё и сразу без побочных эффектов, говорят в клинике. " * 5
+    assert not decode.looks_english(russian)
+    assert decode.looks_english("Stem cells heal everything at once, the clinic says. " * 5)
+    assert decode.looks_english("Стволовые клетки. " + "Stem cells heal everything, they say. " * 5)
