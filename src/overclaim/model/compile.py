@@ -474,7 +474,7 @@ class CompiledModel:
         return compile_estimator(model)
 
     def attach(self, matcher) -> "CompiledModel":
-        """Use this cue matcher (matchers hold spaCy objects and are not saved)."""
+        """Use this cue matcher (matchers are rebuilt from the lexicons, not saved)."""
         self.matcher = matcher
         return self
 

@@ -173,7 +173,7 @@ def _cap_length(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
 
 
 def _sentence_spans(chunk: str) -> list[tuple[int, int]]:
-    """Sentence spans (relative to ``chunk``) found on spaCy tokens."""
+    """Sentence spans (relative to ``chunk``) found on (spaCy's English) tokens."""
     if len(chunk) > 4 * MAX_UNIT_CHARS:
         # Tokenise long blocks piece by piece so that cost stays linear in the input.
         spans = []
