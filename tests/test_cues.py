@@ -70,12 +70,13 @@ def test_a_pattern_of_optional_tokens_only_is_refused():
 
 
 def test_scores_do_not_depend_on_the_word_cache(monkeypatch):
-    """The character n-gram ids kept per word give the same rows however often the cache
-    is emptied (here: after every three words)."""
+    """The character n-gram ids kept per word give the same rows however often the memo
+    is emptied (here: after every three words) and whichever words it declines to keep."""
     texts = corpus.load()["text"].tolist()[:400] + ["Caf\u00e9\u00a0na\u00efve cells", ""]
     scorer = Scorer.load(profile="fast")
     expected = scorer.predict_proba(texts)
-    monkeypatch.setattr("overclaim.model.compile.WORD_CACHE_SIZE", 3)
+    monkeypatch.setattr("overclaim.limits.WORD_CACHE_SIZE", 3)
+    monkeypatch.setattr("overclaim.limits.CACHED_WORD_MAX_CHARS", 6)
     fresh = Scorer.load(profile="fast")
     assert np.array_equal(fresh.predict_proba(texts), expected)
     assert np.array_equal(fresh.predict_proba(texts[::-1]), expected[::-1])

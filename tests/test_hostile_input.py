@@ -127,3 +127,19 @@ def test_long_sentences_and_punctuation_runs_are_capped_per_unit(scorer):
     results = scorer.score_sentences(["!" * 20_000, "Stem cells heal. " * 2000])
     assert [r.end for r in results] == [MAX_UNIT_CHARS, MAX_UNIT_CHARS]
     assert all(len(r.text) == MAX_UNIT_CHARS for r in results)
+
+
+def test_per_word_memos_stay_bounded(scorer):
+    """Distinct long words (a hostile vocabulary) are scored but not remembered, and no memo
+    grows past its size."""
+    from overclaim import limits
+    from overclaim.cache import WordMemo
+    from overclaim.text.tokenizer import english
+
+    long_words = " ".join(f"{i:06d}" + "x" * 200 for i in range(300))
+    scorer.score(long_words)
+    assert max(map(len, english()._memo), default=0) <= limits.CACHED_WORD_MAX_CHARS
+    memo = WordMemo()
+    for i in range(limits.WORD_CACHE_SIZE + 10):
+        memo.remember(f"w{i}", i)
+    assert 0 < len(memo) <= limits.WORD_CACHE_SIZE

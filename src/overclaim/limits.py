@@ -21,6 +21,8 @@ MAX_UNIT_CHARS = 1000
 #: Units scored in one model call: a page of any length is scored this many units at a
 #: time (with its whole-page context), so peak memory follows the chunk, not the page.
 SCORE_CHUNK_UNITS = 1000
-#: Distinct words whose character n-gram ids the fast model keeps between calls (a few
-#: megabytes at most; the cache is emptied when full, so hostile vocabularies cannot grow it).
+#: Entries a per-word memo (tokenizer, cue matcher, character n-grams) holds before it is
+#: emptied, and the longest word it keeps: together they bound each memo to a few megabytes
+#: whatever the input (see ``overclaim/cache.py``).
 WORD_CACHE_SIZE = 50_000
+CACHED_WORD_MAX_CHARS = 40

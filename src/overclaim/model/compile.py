@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from overclaim.errors import ModelError
-from overclaim.limits import WORD_CACHE_SIZE
+from overclaim.cache import WordMemo
 from overclaim.schema import LABELS, POSITIVE
 from overclaim.text.cues import Cue, default_matcher
 
@@ -160,12 +160,12 @@ class _Tfidf:
         """Known character n-gram ids of each text, word by word.
 
         char_wb n-grams never cross a word boundary, so a word's ids are the same
-        wherever it occurs: each distinct word is analysed once and its ids kept (the
-        cache is emptied when it reaches :data:`WORD_CACHE_SIZE` words). Lower-casing and
+        wherever it occurs: each distinct word is analysed once and its ids kept (in a
+        bounded :class:`~overclaim.cache.WordMemo`). Lower-casing and
         accent stripping apply to the whole text first, as in sklearn: NFKD turns a
         no-break space into a space, which moves word boundaries.
         """
-        cache: dict[str, np.ndarray] = self.__dict__.setdefault("_word_cache", {})
+        cache: WordMemo = self.__dict__.setdefault("_word_cache", WordMemo())
         analyze, vocabulary = self.analyze, self.vocabulary
         pieces: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
         lengths = []
@@ -174,11 +174,9 @@ class _Tfidf:
             for word in analyze.prepare(text).split():
                 known = cache.get(word)
                 if known is None:
-                    if len(cache) >= WORD_CACHE_SIZE:
-                        cache.clear()
                     grams = analyze.word_chars(word)
-                    known = cache[word] = np.array([vocabulary[g] for g in grams if g in vocabulary],
-                                                   dtype=np.int64)
+                    known = cache.remember(word, np.array(
+                        [vocabulary[g] for g in grams if g in vocabulary], dtype=np.int64))
                 pieces.append(known)
                 count += len(known)
             lengths.append(count)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from overclaim.limits import WORD_CACHE_SIZE
+from overclaim.cache import WordMemo
 from overclaim.paths import DATA_DIR
 from overclaim.schema import CATEGORIES
 from overclaim.text.tokenizer import Token, english
@@ -168,7 +168,7 @@ class TokenPatterns:
                     raise ValueError(f"patterns.json: a {name!r} pattern needs a required token "
                                      f"and at most {self.MAX_OPTIONAL} optional ones")
                 self.variants += [(name, tests) for tests in _variants(steps)]
-        self._memo: dict[str, int] = {}  # token text -> bits of the conditions it meets
+        self._memo = WordMemo()  # token text -> bits of the conditions it meets
 
     def _step(self, name: str, token: dict) -> tuple[int, bool]:
         """One pattern token as (index of its test, optional?)."""
@@ -240,10 +240,8 @@ class TokenPatterns:
         """The conditions a token with this text meets (remembered per distinct text)."""
         bits = self._memo.get(text)
         if bits is None:
-            if len(self._memo) >= WORD_CACHE_SIZE:
-                self._memo.clear()
-            bits = self._memo[text] = sum(
-                1 << i for i, condition in enumerate(self.conditions) if self._meets(text, condition))
+            bits = self._memo.remember(text, sum(
+                1 << i for i, condition in enumerate(self.conditions) if self._meets(text, condition)))
         return bits
 
     def _meets(self, text: str, condition: tuple[str, object]) -> bool:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from overclaim.limits import WORD_CACHE_SIZE
+from overclaim.cache import WordMemo
 from overclaim.paths import DATA_DIR
 
 RULES_PATH = DATA_DIR / "tokenizer-en.json"
@@ -48,7 +48,7 @@ class Tokenizer:
         self.specials: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in rules["specials"].items()}
         self.num_words = frozenset(rules["num_words"])
         self.ordinal_words = frozenset(rules["ordinal_words"])
-        self._memo: dict[str, tuple[str, ...]] = {}
+        self._memo = WordMemo()  # span -> its tokens, as spaCy's cache
         self._special_phrases = self._phrases_of_specials()
         # the sequences by their first two tokens (None for one-token ones): a full stop
         # starts a few of them, but a full stop followed by the right token is rare
@@ -108,13 +108,11 @@ class Tokenizer:
         key = span if with_specials else "\0" + span
         found = self._memo.get(key)
         if found is None:
-            if len(self._memo) >= WORD_CACHE_SIZE:
-                self._memo.clear()
             prefixes: list[str] = []
             suffixes: list[str] = []
             core = self._split_affixes(span, prefixes, suffixes, with_specials)
-            found = self._memo[key] = tuple(
-                prefixes + self._attach(core, with_specials) + suffixes[::-1])
+            found = self._memo.remember(key, tuple(
+                prefixes + self._attach(core, with_specials) + suffixes[::-1]))
         return found
 
     def _split_affixes(self, string: str, prefixes: list[str], suffixes: list[str],
