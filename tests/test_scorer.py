@@ -145,7 +145,7 @@ def test_score_many_keeps_order_and_matches_score(scorer):
     assert [r.score for r in scorer.score_many(iter(texts), n_jobs=2)] == one_by_one
 
 
-def test_fast_workers_fork_when_safe_and_score_the_same(fast_scorer):
+def test_fast_workers_fork_when_safe_and_score_the_same(fast_scorer, scorer, monkeypatch):
     """Forked workers share the loaded fast model; the accurate profile (onnxruntime's
     threads) and a process running other threads start theirs with spawn."""
     from overclaim.scoring.workers import start_method
@@ -154,16 +154,12 @@ def test_fast_workers_fork_when_safe_and_score_the_same(fast_scorer):
              f"The clinic is closed on day {i}." for i in range(12)]
     one_by_one = [fast_scorer.score(t).score for t in texts]
     assert [r.score for r in fast_scorer.score_many(texts, n_jobs=2)] == one_by_one
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     if "fork" in multiprocessing.get_all_start_methods():
         assert start_method(fast_scorer) == "fork"
-    release = threading.Event()
-    other = threading.Thread(target=release.wait)
-    other.start()
-    try:
-        assert start_method(fast_scorer) == "spawn"
-    finally:
-        release.set()
-        other.join()
+    assert start_method(scorer) == "spawn"  # the accurate profile
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # say, a crawl's fetcher
+    assert start_method(fast_scorer) == "spawn"
 
 
 def test_scorer_is_thread_safe(scorer):
