@@ -90,3 +90,18 @@ def test_evaluate_shows_the_accurate_comparison_from_its_card(runner, tmp_path):
             line = next(x for x in result.output.splitlines() if x.startswith(row))
             assert f"| {m['overclaim']['roc_auc']:.3f} |" in line
     assert json.loads(out.read_text()) == card["evaluation"]
+
+
+def test_the_accurate_pool_is_the_normalised_geometric_mean_of_both_models():
+    import numpy as np
+
+    from overclaim.training.accurate import pooled_stacker
+
+    rng = np.random.default_rng(3)
+    linear, encoded = rng.dirichlet(np.ones(4), 50), rng.dirichlet(np.ones(4), 50)
+    geometric = np.sqrt(linear * encoded)
+    expected = geometric / geometric.sum(axis=1, keepdims=True)
+    assert np.allclose(pooled_stacker().proba(linear, encoded), expected, atol=1e-12)
+    shipped = Scorer.load(profile="accurate").bundle.compiled.stacker
+    assert np.allclose(shipped.coef, pooled_stacker().coef)
+    assert np.allclose(shipped.intercept, 0)

@@ -214,8 +214,10 @@ def accurate_card_markdown(card: dict[str, Any]) -> str:
         f"`{base.get('package')}=={base.get('version')}` package, sha256 "
         f"`{str(base.get('weights_sha256'))[:16]}...`), exported to int8 ONNX "
         f"({encoder['sizes']['onnx_int8_bytes'] / 1e6:.1f} MB) "
-        "and combined by a stacker (logistic regression over both models' log-probabilities) "
-        "fitted on out-of-fold predictions. Scoring needs onnxruntime and tokenizers only. "
+        "and combined by pooling both models' probabilities with fixed equal weights in log "
+        "space (their normalised geometric mean): on the voice folds below it beat a "
+        "logistic-regression stacker fitted on out-of-fold predictions (the 'fitted stacker' "
+        "rows). Scoring needs onnxruntime and tokenizers only. "
         "Categories, cues and word contributions come from the linear model.",
         "",
         f"Encoder training: {json.dumps(encoder.get('params', {}))}; best epoch "
