@@ -49,28 +49,20 @@ class Tokenizer:
         self.num_words = frozenset(rules["num_words"])
         self.ordinal_words = frozenset(rules["ordinal_words"])
         self._memo = WordMemo()  # span -> its tokens, as spaCy's cache
-        self._special_phrases = self._phrases_of_specials()
-        # the sequences by their first two tokens (None for one-token ones): a full stop
-        # starts a few of them, but a full stop followed by the right token is rare
+        # the special matcher's sequences by their first two tokens (None for one-token
+        # ones): a full stop starts a few of them, but rarely with the right token after it
         self._special_starts: dict[tuple[str, str | None], list[tuple[str, ...]]] = {}
-        for first, sequences in self._special_phrases.items():
-            for sequence in sequences:
-                second = sequence[1] if len(sequence) > 1 else None
-                self._special_starts.setdefault((first, second), []).append(sequence)
+        for sequence in self._sequences_of_specials():
+            second = sequence[1] if len(sequence) > 1 else None
+            self._special_starts.setdefault((sequence[0], second), []).append(sequence)
+        self._special_firsts = frozenset(first for first, _ in self._special_starts)
 
     def __call__(self, text: str) -> list[Token]:
         """The tokens of ``text`` with their offsets (single spaces between tokens are not
         tokens; other whitespace is)."""
         tokens: list[Token] = []
         append, specials, memo = tokens.append, self.specials, self._memo
-        previous_end = -1
-        for run in _RUNS.finditer(text):  # _runs, inlined: this loop is the hot path
-            start, span = run.start(), run.group()
-            if span[0] == " " and start == previous_end:
-                start, span = start + 1, span[1:]
-                if not span:
-                    continue
-            previous_end = run.end()
+        for start, span in _runs(text):
             pieces = specials.get(span) or memo.get(span) or self._span(span, True)
             if len(pieces) == 1:
                 append(Token(span, start))
@@ -175,29 +167,28 @@ class Tokenizer:
 
     # --- special cases the affix rules split apart ("a.m.", ":-)") --------------------
 
-    def _phrases_of_specials(self) -> dict[str, dict[tuple[str, ...], str]]:
-        """First token -> {token sequence: special case} for the special cases spaCy's
-        special matcher looks for: those with an affix, an infix or a space, tokenised
-        without special cases (as spaCy builds that matcher)."""
-        phrases: dict[str, dict[tuple[str, ...], str]] = {}
+    def _sequences_of_specials(self) -> set[tuple[str, ...]]:
+        """The token sequences spaCy's special matcher looks for: the special cases with an
+        affix, an infix or a space, tokenised without special cases (as spaCy builds it)."""
+        sequences = set()
         for special in self.specials:
             if self._prefix(special) or self._suffix(special) or " " in special or (
                     self._infix and any(True for _ in self._infix(special))):
                 sequence = tuple(p for _, span in _runs(special) for p in self._span(span, False))
                 if sequence:
-                    phrases.setdefault(sequence[0], {})[sequence] = special
-        return phrases
+                    sequences.add(sequence)
+        return sequences
 
     def _apply_special_cases(self, tokens: list[Token], text: str) -> list[Token]:
         """Put back special cases the affix rules split apart ("a.m.", ":-)"), as spaCy's
         ``_apply_special_cases`` does."""
-        phrases, starts = self._special_phrases, self._special_starts
+        firsts, starts = self._special_firsts, self._special_starts
         pieces = [t.text for t in tokens]
-        if phrases.keys().isdisjoint(pieces):
+        if firsts.isdisjoint(pieces):
             return tokens
         matches = []
         n = len(pieces)
-        for i in [i for i, piece in enumerate(pieces) if piece in phrases]:
+        for i in [i for i, piece in enumerate(pieces) if piece in firsts]:
             keys = [(pieces[i], None)] + ([(pieces[i], pieces[i + 1])] if i + 1 < n else [])
             for key in keys:
                 for sequence in starts.get(key, ()):
