@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from overclaim.errors import ModelError
 from overclaim.cache import WordMemo
+from overclaim.errors import ModelError
 from overclaim.schema import LABELS, POSITIVE
 from overclaim.text.cues import Cue, default_matcher
 
@@ -64,9 +64,10 @@ class _Analyzer:
         return cls(vectorizer.analyzer, tuple(vectorizer.ngram_range), vectorizer.lowercase,
                    vectorizer.strip_accents == "unicode", vectorizer.token_pattern)
 
-    def __call__(self, text: str) -> list[str]:
-        text = self.prepare(text)
-        return self._words(text) if self.kind == "word" else self._chars(text)
+    def words(self, text: str) -> list[str]:
+        """The word n-grams of ``text`` (a "word" analyzer; "char_wb" ones go word by word
+        through :meth:`word_chars`)."""
+        return self._words(self.prepare(text))
 
     def prepare(self, text: str) -> str:
         """The text as the analyzer reads it: lower-cased and accents stripped if fitted so."""
@@ -82,12 +83,6 @@ class _Analyzer:
         grams = list(tokens) if low == 1 else []
         for n in range(max(low, 2), min(high, len(tokens)) + 1):
             grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-        return grams
-
-    def _chars(self, text: str) -> list[str]:
-        grams: list[str] = []
-        for word in text.split():
-            grams += self.word_chars(word)
         return grams
 
     def word_chars(self, word: str) -> list[str]:
@@ -149,7 +144,7 @@ class _Tfidf:
         grams: list[str] = []
         lengths = []
         for text in texts:
-            found = self.analyze(text)
+            found = self.analyze.words(text)
             grams += found
             lengths.append(len(found))
         ids = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64,

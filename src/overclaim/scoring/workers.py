@@ -5,8 +5,8 @@ back in input order, with a bounded number of chunks in flight so a long iterato
 
 How workers start: "fork" where the platform has it, the model has no encoder and this
 process runs no other thread; the workers then share the loaded model with no import,
-pickling or loading at all (a fast-profile batch of 898 pages went from 0.98x to 1.55x
-of one process on 2 cores). Otherwise "spawn", each worker unpickling the scorer once:
+pickling or loading at all (a fast-profile batch of 898 pages went from 0.98x to 1.81x
+of one process on 2 cores: benchmarks/results.md). Otherwise "spawn", each worker unpickling the scorer once:
 a forked copy of onnxruntime's thread pool is not safe, and forking while another
 thread (a crawl's fetcher) may hold a lock can deadlock the child. Each worker's encoder
 gets its share of the cores, so workers do not oversubscribe them.

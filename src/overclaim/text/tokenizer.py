@@ -39,7 +39,6 @@ class Tokenizer:
 
     def __init__(self, rules: dict) -> None:
         self.rules = rules
-        self.spacy_version = rules["spacy"]
         self._prefix = _search(rules["prefix"])
         self._suffix = _search(rules["suffix"])
         self._infix = re.compile(rules["infix"]).finditer if rules["infix"] else None
