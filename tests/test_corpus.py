@@ -195,3 +195,59 @@ def test_template_phrases_shared_by_many_documents_are_refused(tiny_corpus):
     assert len(problems) == 1
     assert "'our caring team will guide you through every' (6 shared" in problems[0]
     assert shared(frame[~frame["doc"].str.endswith("t3.txt")]) == []
+
+
+def test_second_annotation_log_matches_the_corpus(shipped):
+    """Every unit of the adjudication log is a unit of the corpus, quoted exactly, and the
+    corpus carries the adjudicated label (a decision logged but not applied would fail),
+    unless its document was retired since; at least 600 logged units are still in it."""
+    log = pd.read_csv(corpus_dir() / "annotation" / "second-annotation.csv", dtype=str,
+                      keep_default_na=False)
+    units = {(r.doc, int(r.start), int(r.end)): (r.text, r.label) for r in shipped.itertuples()}
+    retired = set(pd.read_csv(corpus_dir() / corpus.RETIRED_FILE, dtype=str)["doc"])
+    assert len(log) >= 600 and log["id"].is_unique
+    assert (~log["doc"].isin(retired)).sum() >= 600
+    for row in log[~log["doc"].isin(retired)].itertuples():
+        text, label = units[(row.doc, int(row.start), int(row.end))]
+        assert (row.text, row.label_adjudicated) == (text, label), row.id
+
+
+def test_retire_removes_documents_with_a_record(tiny_corpus, runner):
+    corpus_root = tiny_corpus / "corpus"
+    before = (corpus_root / "sentences.csv").read_bytes()
+    dry = runner.invoke(main, ["corpus", "retire", "documents/authored/a.txt", "--reason", "x",
+                               "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert (corpus_root / "sentences.csv").read_bytes() == before
+    done = runner.invoke(main, ["corpus", "retire", "documents/authored/a.txt",
+                                "--reason", "templated"])
+    assert done.exit_code == 0, done.output
+    assert set(corpus.load()["doc"]) == {"documents/authored/b.txt"}
+    assert not (corpus_root / "documents" / "authored" / "a.txt").exists()
+    record = pd.read_csv(corpus_root / corpus.RETIRED_FILE, dtype=str)
+    assert record.to_dict("records") == [{"doc": "documents/authored/a.txt", "units": "3",
+                                          "reason": "templated"}]
+    # running it again (as after an interruption) changes nothing and is not an error
+    again = runner.invoke(main, ["corpus", "retire", "documents/authored/a.txt",
+                                 "--reason", "templated"])
+    assert again.exit_code == 0, again.output
+    assert len(pd.read_csv(corpus_root / corpus.RETIRED_FILE)) == 1
+    assert runner.invoke(main, ["corpus", "validate"]).exit_code == 0
+
+
+@pytest.mark.parametrize("doc, message", [
+    ("documents/seed/000.txt", "seed documents"),
+    ("documents/authored/b.txt", "quotes its units"),
+    ("documents/authored/nope.txt", "not a document of the corpus"),
+])
+def test_retire_refuses_what_must_stay(tiny_corpus, runner, doc, message):
+    corpus_root = tiny_corpus / "corpus"
+    (corpus_root / "GUIDELINES.md").write_text(
+        "An example: “More research is needed.” (`documents/authored/b.txt:57-81`)\n",
+        encoding="utf-8")
+    before = (corpus_root / "sentences.csv").read_bytes()
+    result = runner.invoke(main, ["corpus", "retire", doc, "--reason", "test"])
+    assert result.exit_code == 1
+    assert message in result.output and "nothing retired" in result.output
+    assert "Traceback" not in result.output
+    assert (corpus_root / "sentences.csv").read_bytes() == before

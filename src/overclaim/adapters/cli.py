@@ -202,6 +202,24 @@ def corpus_add(files: tuple[Path, ...], dry_run: bool) -> None:
     click.echo("rows are valid" + ("" if dry_run else "; merged into the corpus"))
 
 
+@corpus_group.command(name="retire")
+@click.argument("documents", nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why they leave the corpus (kept in the record).")
+@click.option("--dry-run", is_flag=True, help="Only check the documents; change nothing.")
+def corpus_retire(documents: tuple[str, ...], reason: str, dry_run: bool) -> None:
+    """Take authored documents (paths as in sentences.csv) out of the corpus, with a record."""
+    from overclaim.training import corpus
+
+    try:
+        report = corpus.retire(documents, reason, dry_run=dry_run)
+    except CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    if not report.ok:
+        _fail(report, "nothing retired")
+    click.echo(f"{len(documents)} documents " + ("can be retired" if dry_run else
+               f"retired; recorded in corpus/{corpus.RETIRED_FILE}"))
+
+
 def _progress(message: str) -> None:
     click.echo(f"... {message}", err=True)
 

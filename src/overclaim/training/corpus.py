@@ -34,6 +34,11 @@ DOCUMENT_COLUMNS = ("source", "treatment", "voice", "page_kind")
 SHARED_NGRAM_WORDS = 8
 SHARED_NGRAM_MAX_DOCS = 3
 SENTENCES_FILE = "sentences.csv"
+#: The record of documents taken out of the corpus (and why); their text stays in git history.
+RETIRED_FILE = "annotation/retired.csv"
+RETIRED_COLUMNS = ["doc", "units", "reason"]
+#: The labeling manual; its examples cite corpus units, which must not be retired.
+GUIDELINES_FILE = "GUIDELINES.md"
 #: Units with at least this many words must not nearly repeat another unit.
 DUPLICATE_MIN_WORDS = 8
 #: Cosine similarity of character n-gram profiles above which two units are near-duplicates.
@@ -272,6 +277,50 @@ def add(paths: Iterable[Path], root: Path | None = None, dry_run: bool = False) 
     report.problems.extend(validate(merged, base, require_seeds=False).problems)
     if report.ok and not dry_run:
         write(merged, path)
+    return report
+
+
+def retire(docs: Iterable[str], reason: str, root: Path | None = None,
+           dry_run: bool = False) -> Report:
+    """Take authored documents out of the corpus: their rows, their files, and a line each
+    in the retirement record saying why.
+
+    Seed documents (the only real text) and documents whose units GUIDELINES.md quotes
+    as examples are refused. The record is written first and the corpus file next, both
+    atomically, and the document files are removed last, so an interrupted run is
+    finished by running it again: documents already recorded are not refused.
+    """
+    base = root or corpus_dir()
+    current = load(base)
+    record_path = base / RETIRED_FILE
+    record = (pd.read_csv(record_path, dtype=str, keep_default_na=False)
+              if record_path.is_file() else pd.DataFrame(columns=RETIRED_COLUMNS))
+    guidelines = base / GUIDELINES_FILE
+    cited = set(re.findall(r"`(documents/[^`:]+):\d+-\d+`", guidelines.read_text(encoding="utf-8"))
+                if guidelines.is_file() else [])
+    docs = list(dict.fromkeys(docs))
+    report = Report()
+    if not reason.strip():
+        report.add("say why the documents are retired (--reason)")
+    units = current["doc"].value_counts()
+    for doc in docs:
+        if doc.startswith("documents/seed/"):
+            report.add(f"{doc}: seed documents are the corpus's real text and cannot be retired")
+        elif doc in cited:
+            report.add(f"{doc}: {GUIDELINES_FILE} quotes its units as examples; replace them first")
+        elif doc not in units.index and doc not in set(record["doc"]):
+            report.add(f"{doc}: not a document of the corpus")
+    if not report.ok or dry_run:
+        return report
+    fresh = [d for d in docs if d in units.index]
+    added = pd.DataFrame({"doc": fresh, "units": [str(units[d]) for d in fresh],
+                          "reason": reason.strip()}, columns=RETIRED_COLUMNS)
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(record_path, pd.concat([record, added], ignore_index=True)
+                      .to_csv(index=False))
+    write(current[~current["doc"].isin(docs)], sentences_path(base))
+    for doc in docs:
+        (base / doc).unlink(missing_ok=True)
     return report
 
 
