@@ -248,3 +248,20 @@ def test_unreadable_card_is_one_model_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(ModelError):
         Scorer.load(path)
+
+
+def test_lexicon_digest_covers_the_lexicons_but_not_their_readme(tmp_path, monkeypatch):
+    """Editing a lexicon refuses models trained on the old one; editing the prose does not."""
+    import shutil
+
+    from overclaim.text import cues
+
+    folder = tmp_path / "cues"
+    shutil.copytree(cues.CUES_DIR, folder)
+    monkeypatch.setattr(cues, "CUES_DIR", folder)
+    shipped = artifact.lexicon_digest()
+    (folder / "README.md").write_text("rewritten prose\n", encoding="utf-8")
+    assert artifact.lexicon_digest() == shipped
+    lexicon = next(p for p in sorted(folder.glob("*.txt")))
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "an added phrase\n", encoding="utf-8")
+    assert artifact.lexicon_digest() != shipped

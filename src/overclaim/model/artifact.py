@@ -63,12 +63,15 @@ def card_digest(card: dict[str, Any]) -> str:
 
 
 def lexicon_digest() -> str:
-    """SHA-256 over the cue lexicon files (names and bytes): features depend on them."""
+    """SHA-256 over the cue lexicon files (names and bytes): features depend on them.
+
+    The folder's README is prose about the files, not data, so editing it does not refuse
+    the shipped models."""
     from overclaim.text.cues import CUES_DIR
 
     digest = hashlib.sha256()
     for path in sorted(Path(CUES_DIR).iterdir()):
-        if path.is_file():
+        if path.is_file() and path.name != "README.md":
             digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
