@@ -3,12 +3,12 @@
 The linear model misses short blatant claims (its words are common). The goal (the model
 issue) is that the accurate profile flags at least 8 of these 10 claims while flagging at
 most 1 of the 10 plain sentences. Measured with the shipped models (trained on the corpus
-with the fourth wave's short ad copy): fast flags 2 of 10 claims, accurate 7 of 10 (the
-other 3 are sent to review, at 0.54-0.61 against a flag threshold of 0.64), and neither
-flags a plain sentence. The encoder alone puts all 10 claims above 0.8; the accurate
-profile pools it with the linear model with equal weights (a stacker fitted on held-out
-predictions followed the linear model's "neutral" and flagged 5). The goal stays a strict
-expected failure until it is met.
+with waves 5-8): fast flags 2 of 10 claims, accurate 7 of 10 (the other 3, "PRP regrows
+hair.", "Exosomes reverse ageing." and the exosome facial, score 0.23-0.35 against a flag
+threshold of 0.50 and go to review), and neither flags a plain sentence. The accurate
+profile pools the encoder with the linear model with equal weights, and the linear
+model's confident "neutral" (0.13-0.20 alone) holds those three down. The goal stays a
+strict expected failure until it is met.
 """
 
 from __future__ import annotations
