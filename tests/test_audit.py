@@ -152,8 +152,10 @@ def test_audit_usage_errors(runner, tmp_path, args, message):
 def test_site_summary_html_escapes_page_text(runner, tmp_path):
     page = tmp_path / "site" / "page.txt"
     page.parent.mkdir()
+    # blatant enough that any shipped model flags it, so its passage is in the summary
     page.write_text("<script>alert(1)</script> Our stem cell injections cure arthritis "
-                    "permanently and repair every damaged joint without surgery.")
+                    "permanently and repair every damaged joint without surgery, with "
+                    "guaranteed results and no side effects.")
     summary = tmp_path / "sites.html"
     result = runner.invoke(main, ["scan", str(page), "--profile", "fast", "--format", "json",
                                   "--site-summary", str(summary)])

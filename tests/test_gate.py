@@ -11,7 +11,7 @@ import pytest
 from overclaim.adapters.cli import EXIT_CHECK, EXIT_TOOL, main
 from overclaim.model import artifact
 from overclaim.model import estimators as model_lib
-from overclaim.schema import CATEGORIES
+from overclaim.schema import CATEGORIES, LABELS
 from overclaim.training import corpus
 from overclaim.training import evaluate as ev
 from overclaim.training import gate
@@ -114,11 +114,17 @@ def test_train_and_gate_share_the_metric_names_and_comparison(tmp_path, monkeypa
 
 
 def _small_corpus(authored_docs: int = 6):
-    """The seed document with the most overclaims and a few authored documents."""
+    """The seed document with the most overclaims and a few authored documents, spread over
+    the corpus, enough of them that every label has a few units to train on."""
     frame = corpus.load()
     seed = frame[frame["source"].eq("seed") & frame["label"].eq("overclaim")]["doc"].mode()[0]
     authored = frame[frame["source"].eq("authored")]["doc"].drop_duplicates().tolist()
-    chosen = [seed, *authored[::61][:authored_docs]]
+    chosen = [seed]
+    for doc in authored[::37]:
+        chosen.append(doc)
+        counts = frame[frame["doc"].isin(chosen[1:])]["label"].value_counts()
+        if len(chosen) > authored_docs and (counts.reindex(LABELS).fillna(0) >= 5).all():
+            break
     return frame[frame["doc"].isin(chosen)].reset_index(drop=True)
 
 

@@ -50,19 +50,21 @@ def test_suggest_then_add(tiny_corpus, runner, tmp_path):
 
 
 def test_suspects_point_at_flipped_labels():
-    """Flip ten blatant overclaims to neutral: held-out predictions should find them
-    far more often than a random pick of the same size would (about 2 of 10)."""
+    """Flip twenty overclaims to neutral: held-out predictions should find them at least
+    twice as often as a random pick of the same size would."""
     frame = corpus.load()
-    docs = sorted(frame["doc"].unique())[::4][:30]
+    docs = sorted(frame["doc"].unique())[::5][:70]
     small = frame[frame["doc"].isin(docs)].reset_index(drop=True)
     flipped = small.index[small["text"].str.contains("heal|repair|regenerat|cure", case=False)
-                          & small["label"].eq("overclaim")][:10]
+                          & small["label"].eq("overclaim")][:20]
+    assert len(flipped) == 20
     small.loc[flipped, ["label", "categories"]] = ["neutral", ""]
     found = grow.suspects(small, Params(calibration_folds=3), min_confidence=0.5, folds=3)
     keys = set(zip(found["doc"], found["start"]))
     hits = sum((small.loc[i, "doc"], small.loc[i, "start"]) in keys for i in flipped)
+    by_chance = len(flipped) * len(found) / len(small)
     assert len(found) < 0.25 * len(small)
-    assert hits >= 3
+    assert hits >= 2 * by_chance, (hits, by_chance)
     assert set(found.columns) == {"doc", "start", "end", "label", "predicted", "confidence", "text"}
     assert (found["label"] != found["predicted"]).all()
     assert found["confidence"].is_monotonic_decreasing
