@@ -11,6 +11,7 @@ from overclaim.training import corpus
 from overclaim.adapters.cli import main
 from overclaim.paths import corpus_dir
 from overclaim.text.segment import segment
+from overclaim.training.realism import AGREEMENT_FILE
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +167,8 @@ def test_guideline_examples_are_quoted_exactly(shipped):
     import re
 
     guidelines = (corpus_dir() / "GUIDELINES.md").read_text(encoding="utf-8")
-    quotes = re.findall(r"“([^”]*)”\s*\(`([^`:]+):(\d+)-(\d+)`\)", guidelines)
+    cited = r"“([^”]*)”\s*\(" + corpus.GUIDELINE_CITATION.pattern + r"\)"
+    quotes = re.findall(cited, guidelines)
     assert len(quotes) >= 40
     units = {(r.doc, r.start, r.end): r.text for r in shipped.itertuples()}
     for quote, doc, start, end in quotes:
@@ -201,8 +203,7 @@ def test_second_annotation_log_matches_the_corpus(shipped):
     """Every unit of the adjudication log is a unit of the corpus, quoted exactly, and the
     corpus carries the adjudicated label (a decision logged but not applied would fail),
     unless its document was retired since; at least 600 logged units are still in it."""
-    log = pd.read_csv(corpus_dir() / "annotation" / "second-annotation.csv", dtype=str,
-                      keep_default_na=False)
+    log = pd.read_csv(corpus_dir() / AGREEMENT_FILE, dtype=str, keep_default_na=False)
     units = {(r.doc, int(r.start), int(r.end)): (r.text, r.label) for r in shipped.itertuples()}
     retired = set(pd.read_csv(corpus_dir() / corpus.RETIRED_FILE, dtype=str)["doc"])
     assert len(log) >= 600 and log["id"].is_unique

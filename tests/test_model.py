@@ -262,6 +262,6 @@ def test_lexicon_digest_covers_the_lexicons_but_not_their_readme(tmp_path, monke
     shipped = artifact.lexicon_digest()
     (folder / "README.md").write_text("rewritten prose\n", encoding="utf-8")
     assert artifact.lexicon_digest() == shipped
-    lexicon = next(p for p in sorted(folder.glob("*.txt")))
+    lexicon = sorted(folder.glob("*.txt"))[0]
     lexicon.write_text(lexicon.read_text(encoding="utf-8") + "an added phrase\n", encoding="utf-8")
     assert artifact.lexicon_digest() != shipped

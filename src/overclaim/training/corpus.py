@@ -39,6 +39,8 @@ RETIRED_FILE = "annotation/retired.csv"
 RETIRED_COLUMNS = ["doc", "units", "reason"]
 #: The labeling manual; its examples cite corpus units, which must not be retired.
 GUIDELINES_FILE = "GUIDELINES.md"
+#: How the manual cites a unit: `documents/...txt:START-END` in backticks.
+GUIDELINE_CITATION = re.compile(r"`(documents/[^`:]+):(\d+)-(\d+)`")
 #: Units with at least this many words must not nearly repeat another unit.
 DUPLICATE_MIN_WORDS = 8
 #: Cosine similarity of character n-gram profiles above which two units are near-duplicates.
@@ -296,8 +298,9 @@ def retire(docs: Iterable[str], reason: str, root: Path | None = None,
     record = (pd.read_csv(record_path, dtype=str, keep_default_na=False)
               if record_path.is_file() else pd.DataFrame(columns=RETIRED_COLUMNS))
     guidelines = base / GUIDELINES_FILE
-    cited = set(re.findall(r"`(documents/[^`:]+):\d+-\d+`", guidelines.read_text(encoding="utf-8"))
-                if guidelines.is_file() else [])
+    text = guidelines.read_text(encoding="utf-8") if guidelines.is_file() else ""
+    cited = {doc for doc, _, _ in GUIDELINE_CITATION.findall(text)}
+    recorded = set(record["doc"])
     docs = list(dict.fromkeys(docs))
     report = Report()
     if not reason.strip():
@@ -308,7 +311,7 @@ def retire(docs: Iterable[str], reason: str, root: Path | None = None,
             report.add(f"{doc}: seed documents are the corpus's real text and cannot be retired")
         elif doc in cited:
             report.add(f"{doc}: {GUIDELINES_FILE} quotes its units as examples; replace them first")
-        elif doc not in units.index and doc not in set(record["doc"]):
+        elif doc not in units.index and doc not in recorded:
             report.add(f"{doc}: not a document of the corpus")
     if not report.ok or dry_run:
         return report
